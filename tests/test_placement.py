@@ -1,0 +1,114 @@
+"""Placement invariants over many seeds, checked by independent computation."""
+
+import itertools
+import math
+import time
+
+import numpy as np
+import pytest
+
+from clevrlite.errors import PlacementError
+from clevrlite.placement import (CAMERA_LOCATION, LIGHTS, PlacementOptions, floor_extent_for,
+                                 sample_scene)
+from clevrlite.vocab import load_vocabulary
+
+VOCAB = load_vocabulary()
+OPTIONS = PlacementOptions()
+
+
+def floor_axes(camera):
+    """The camera's left and front axes on the floor, computed here from scratch."""
+    eye = np.asarray(camera.location)
+    view = -eye / np.linalg.norm(eye)  # looks at the origin
+    front = -np.array([view[0], view[1]]) / np.hypot(view[0], view[1])
+    left = np.array([front[1], -front[0]])  # the viewing direction turned +90 deg about z
+    return left, front
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_invariants_over_many_scenes(seed):
+    for index in range(150):
+        scene = sample_scene(VOCAB, index, seed, OPTIONS)
+        objs = scene.objects
+        assert 3 <= len(objs) <= 10
+        left, front = floor_axes(scene.camera)
+        for a, b in itertools.combinations(objs, 2):
+            d = np.subtract(a.position[:2], b.position[:2])
+            assert np.hypot(*d) - a.scale - b.scale >= OPTIONS.min_dist - 1e-9
+            assert abs(d @ left) >= OPTIONS.margin - 1e-9
+            assert abs(d @ front) >= OPTIONS.margin - 1e-9
+        for o in objs:
+            assert max(abs(o.position[0]), abs(o.position[1])) <= scene.floor_extent
+            lowest = o.position[2] - (o.scale / math.sqrt(2) if o.shape == "cube" else o.scale)
+            assert lowest == pytest.approx(0.0, abs=1e-12)
+            assert 0.0 <= o.rotation < 360.0
+            assert o.scale == VOCAB.sizes[o.size]
+        assert all(abs(c - b) <= 0.5 for c, b in zip(scene.camera.location, CAMERA_LOCATION))
+        for light, (name, base, _) in zip(scene.lights, LIGHTS):
+            assert light.name == name
+            assert all(abs(c - b) <= 1.0 for c, b in zip(light.location, base))
+
+
+def test_same_seed_same_scene_and_indices_independent():
+    a = [sample_scene(VOCAB, i, 7, OPTIONS).to_dict() for i in (5, 3, 4)]
+    b = [sample_scene(VOCAB, i, 7, OPTIONS).to_dict() for i in (5, 3, 4)]
+    assert a == b
+    assert a[0] != sample_scene(VOCAB, 5, 8, OPTIONS).to_dict()
+    assert a[1] != a[2]
+
+
+def test_object_count_range_is_uniform_and_inclusive():
+    counts = [len(sample_scene(VOCAB, i, 0, PlacementOptions(n_objects=(3, 5))).objects)
+              for i in range(300)]
+    assert set(counts) == {3, 4, 5}
+    assert min(counts.count(k) for k in (3, 4, 5)) > 60
+
+
+def test_relationships_follow_directions():
+    scene = sample_scene(VOCAB, 0, 1, PlacementOptions(n_objects=(8, 8)))
+    data = scene.to_dict()
+    left, front = floor_axes(scene.camera)
+    pos = np.array([o.position for o in scene.objects])
+    for i in range(len(pos)):
+        expect_left = sorted(j for j in range(len(pos)) if j != i
+                             and (pos[j, :2] - pos[i, :2]) @ left > 0.2)
+        expect_front = sorted(j for j in range(len(pos)) if j != i
+                              and (pos[j, :2] - pos[i, :2]) @ front > 0.2)
+        assert data["relationships"]["left"][i] == expect_left
+        assert data["relationships"]["front"][i] == expect_front
+        # margins make every pair ordered both ways
+        assert len(data["relationships"]["left"][i]) + len(data["relationships"]["right"][i]) \
+            == len(pos) - 1
+    assert data["directions"]["left"][:2] == pytest.approx(list(left))
+    assert data["directions"]["above"] == [0.0, 0.0, 1.0]
+
+
+def test_camera_matrices_project_the_look_at_point_to_the_image_centre():
+    scene = sample_scene(VOCAB, 3, 0, OPTIONS)
+    cam = scene.to_dict()["camera"]
+    K, w2c = np.array(cam["intrinsics"]), np.array(cam["world_to_camera"])
+    p = K @ (w2c @ np.array([0, 0, 0, 1.0]))[:3]
+    assert p[:2] / p[2] == pytest.approx([240, 160])
+    # a point above the origin is higher in the image (smaller y)
+    q = K @ (w2c @ np.array([0, 0, 1, 1.0]))[:3]
+    assert q[1] / q[2] < 160
+    # horizontal field of view: the image edges sit at +-hfov/2
+    assert math.degrees(2 * math.atan(240 / K[0, 0])) == pytest.approx(49.13)
+
+
+def test_floor_grows_past_ten_objects():
+    assert floor_extent_for(10, OPTIONS) == 3.0
+    assert floor_extent_for(30, OPTIONS) > floor_extent_for(20, OPTIONS) > 3.0
+    scene = sample_scene(VOCAB, 0, 0, PlacementOptions(n_objects=(30, 30)))
+    assert len(scene.objects) == 30
+    assert np.linalg.norm(scene.camera.location) > np.linalg.norm(CAMERA_LOCATION) * 2
+
+
+def test_impossible_placement_fails_fast_with_the_numbers():
+    start = time.perf_counter()
+    with pytest.raises(PlacementError) as info:
+        sample_scene(VOCAB, 0, 0, PlacementOptions(n_objects=(40, 40), floor_extent=2.0))
+    assert time.perf_counter() - start < 10
+    message = str(info.value)
+    for words in ("40 objects", "4x4 floor", "min_dist 0.25", "margin 0.4"):
+        assert words in message
