@@ -1,0 +1,39 @@
+# Fresh machine: `make demo` sets everything up and renders a few scenes; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri
+
+.PHONY: demo test bench install gl-deps clean
+
+demo: install
+	$(BIN)/clevrlite render --count 8 --out out/demo
+	@echo "images in out/demo/images, masks in out/demo/masks, scene JSON in out/demo/scenes"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_render.py
+	$(BIN)/python benchmarks/bench_solver.py
+
+install: gl-deps $(BIN)/.installed
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# Mesa's EGL (llvmpipe on CPU machines); installed with apt when missing and we are root.
+gl-deps:
+	@if ! ldconfig -p | grep -q 'libEGL_mesa.so.0'; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GL_PACKAGES); \
+	  else \
+	    echo "Mesa EGL is missing: sudo apt-get install $(GL_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
