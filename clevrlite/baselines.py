@@ -1,0 +1,196 @@
+"""Baseline predictions for a benchmark: random, oracle and text-only (DESIGN section 6).
+
+They anchor a results table: oracle checks the scorer (it must reach 100), random gives chance,
+and text-only shows what the text alone gives away (it must stay at chance on the cross-modal
+split; if it does not, the text leaks what the image was meant to carry).
+
+- random: for a text-side target, a value drawn uniformly from the distinct values the scene's
+  objects have at the benchmark's precision (read from the scene JSON); for an image-side
+  target, uniformly from the vocabulary in stats.json.
+- oracle: the gold answer.
+- text-only: reads only ``scene_text``, ``scene_format`` and the question's pointer. If the
+  pointer value picks out one object in the text and the text shows the target attribute, it
+  answers from that object (data2data). Otherwise it draws uniformly from the distinct target
+  values in the text (img2data: the image-side pointer is withheld), or from the vocabulary when
+  the text does not show the target (data2img) or there is no text (img2img).
+
+Every instance gets its own generator seeded by (kind, seed, id), so the output depends only on
+the seed and never on file order. Outputs are realistic raw strings such as
+``The answer is {"answer": "red"}``, which both scoring modes parse.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.evaluate import (SceneCache, answers_match, load_instances, object_value,
+                                parse_precision, round_value)
+from clevrlite.fsutil import write_lines
+
+KINDS = ("random", "oracle", "text-only")
+IMAGE_SIDE = ("color", "shape")
+_VOCAB_SECTIONS = {"color": "colors", "shape": "shapes", "material": "materials"}
+_TEMPLATES = ("The answer is {}", "{}", "```json\n{}\n```",
+              "Looking at the scene and the description, I would say {}.")
+
+
+class _Vocabulary:
+    """The vocabulary recorded in a benchmark's stats.json, read on first use."""
+
+    def __init__(self, benchmark_dir: Path) -> None:
+        self.path = benchmark_dir / "stats.json"
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The "vocabulary" object of stats.json; a UsageError names the file if it is absent."""
+        if self._data is None:
+            try:
+                stats = json.loads(self.path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise UsageError(f"benchmark file {str(self.path)!r} does not exist; the "
+                                 f"baseline needs its vocabulary") from None
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"cannot read {str(self.path)!r}: {exc}") from None
+            vocab = stats.get("vocabulary") if isinstance(stats, dict) else None
+            if not isinstance(vocab, dict):
+                raise UsageError(f"{self.path}: no \"vocabulary\" object; rebuild the benchmark "
+                                 f"with this clevrlite version")
+            self._data = vocab
+        return self._data
+
+    def image_side(self, attribute: str) -> bool:
+        """Whether the attribute is shown in the image only (withheld from cross-modal text)."""
+        if attribute in IMAGE_SIDE:
+            return True
+        spec = self.data.get("attributes", {}).get(attribute)
+        return isinstance(spec, dict) and spec.get("side") == "image"
+
+    def draw(self, attribute: str, rng: random.Random) -> Any:
+        """A value of ``attribute`` drawn uniformly from the vocabulary."""
+        spec = self.data.get("attributes", {}).get(attribute)
+        if attribute in _VOCAB_SECTIONS:
+            values = list(self.data.get(_VOCAB_SECTIONS[attribute], {}))
+        elif attribute == "size":
+            values = list(self.data.get("sizes", {}).values())
+        elif isinstance(spec, dict) and spec.get("range"):
+            low, high = spec["range"]
+            return round(rng.uniform(low, high), int(spec.get("decimals", 2)))
+        else:
+            values = list(spec.get("values") or []) if isinstance(spec, dict) else []
+        if not values:
+            raise ClevrliteError(f"{self.path}: the vocabulary has no values for attribute "
+                                 f"{attribute!r}, so a baseline cannot guess it")
+        return rng.choice(values)
+
+
+def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
+                         split: str = "all") -> list[dict[str, str]]:
+    """Prediction records {"id", "prediction"} of one baseline for every instance of ``split``."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown baseline {kind!r}; use one of {', '.join(KINDS)}")
+    root = Path(benchmark_dir)
+    loaded = load_instances(root, split)
+    vocab = _Vocabulary(root)
+    scenes = SceneCache(root)
+    answer: Callable[[dict, random.Random], Any] = {
+        "oracle": lambda inst, rng: inst["answer"],
+        "random": lambda inst, rng: _random_answer(inst, rng, scenes, vocab),
+        "text-only": lambda inst, rng: _text_only_answer(inst, rng, vocab),
+    }[kind]
+    records = []
+    for instances in loaded.values():
+        for inst in instances:
+            rng = random.Random(f"{kind}/{seed}/{inst['id']}")
+            value = answer(inst, rng)
+            if kind != "oracle":
+                value = round_value(value, _precision(inst))
+            records.append({"id": inst["id"], "prediction": _raw_output(value, rng)})
+    return records
+
+
+def write_baseline(kind: str, benchmark_dir: str | Path, out_path: str | Path, seed: int = 0,
+                   split: str = "all") -> int:
+    """Write a baseline's predictions as JSON lines (atomically); returns how many."""
+    records = baseline_predictions(kind, benchmark_dir, seed=seed, split=split)
+    out = Path(out_path)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: directory {str(out.parent)!r} does not exist")
+    write_lines(out, (json.dumps(r, ensure_ascii=False) for r in records))
+    return len(records)
+
+
+def _raw_output(value: Any, rng: random.Random) -> str:
+    answer = json.dumps({"answer": value}, ensure_ascii=False)
+    return rng.choice(_TEMPLATES).replace("{}", answer)
+
+
+def _precision(inst: dict) -> int | None:
+    return parse_precision(inst.get("precision", 2))
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """Values without repeats, in first-seen order (lists compared as JSON)."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, sort_keys=True), value)
+    return list(seen.values())
+
+
+def _random_answer(inst: dict, rng: random.Random, scenes: SceneCache,
+                   vocab: _Vocabulary) -> Any:
+    attribute = inst["target_attribute"]
+    if vocab.image_side(attribute):
+        return vocab.draw(attribute, rng)
+    precision = _precision(inst)
+    values = _distinct([round_value(object_value(obj, attribute), precision)
+                        for obj in scenes.objects(inst["scene_id"])
+                        if object_value(obj, attribute) is not None])
+    if not values:
+        raise ClevrliteError(f"scene {inst['scene_id']!r} has no values for attribute "
+                             f"{attribute!r}; the benchmark does not match its scenes")
+    return rng.choice(values)
+
+
+def _text_only_answer(inst: dict, rng: random.Random, vocab: _Vocabulary) -> Any:
+    attribute = inst["target_attribute"]
+    text, fmt = inst.get("scene_text"), inst.get("scene_format")
+    if text is None:
+        return vocab.draw(attribute, rng)
+    objects = _parse_scene_text(text, fmt, where=inst["id"])
+    shown = [obj for obj in objects if object_value(obj, attribute) is not None]
+    precision = _precision(inst)
+    pointer, pointer_value = inst.get("pointer_attribute"), inst.get("pointer_value")
+    picked = [obj for obj in objects
+              if object_value(obj, pointer) is not None
+              and answers_match(object_value(obj, pointer), pointer_value, precision)]
+    if len(picked) == 1 and object_value(picked[0], attribute) is not None:
+        return object_value(picked[0], attribute)
+    if shown:
+        return rng.choice(_distinct([round_value(object_value(obj, attribute), precision)
+                                     for obj in shown]))
+    return vocab.draw(attribute, rng)
+
+
+def _parse_scene_text(text: str, fmt: str | None, where: str) -> list[dict[str, Any]]:
+    """The objects a scene text describes, via the serializer's loader for its format."""
+    from clevrlite import serialize
+
+    try:
+        scene = serialize.loads(text, fmt)
+    except ClevrliteError:
+        raise
+    except Exception as exc:  # a loader failure means the benchmark text is corrupt
+        message = f"instance {where!r}: cannot read its {fmt} scene text: {exc}"
+        raise ClevrliteError(message) from None
+    objects = scene.get("objects") if isinstance(scene, dict) else None
+    if not isinstance(objects, list):
+        raise ClevrliteError(f"instance {where!r}: its {fmt} scene text has no object list")
+    return [obj for obj in objects if isinstance(obj, dict)]
+
+
+__all__ = ["KINDS", "baseline_predictions", "write_baseline"]
