@@ -1,0 +1,262 @@
+"""Writing render runs: file layout (DESIGN 4.4), atomic writes, resume and the worker pool.
+
+Each worker process owns one renderer (clevrlite.pool), made on its first scene and reused.
+Every scene depends only on (seed, index, options), so the files are byte-identical whatever the
+number of workers. A scene's JSON is written last and marks the scene as complete for --resume.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from clevrlite import __version__, fsutil, pool, serialize
+from clevrlite.annotate import annotate, smallest_visible
+from clevrlite.errors import PlacementError, UsageError
+from clevrlite.placement import PlacementOptions, place, sample_scene, scene_rng
+from clevrlite.scene import Scene, SceneObject, scene_stem
+from clevrlite.vocab import Vocabulary, load_vocabulary
+
+# zlib level 1 is several times faster than Pillow's default 6 on rendered images and the
+# files are only slightly larger (benchmarks/RESULTS.md has the measurement).
+PNG_COMPRESS_LEVEL = 1
+SUBDIRS = ("images", "masks", "scenes", "text")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything a render run needs; the CLI maps its flags one to one onto these."""
+
+    out: Path = Path("out")
+    count: int = 16
+    seed: int = 0
+    start_index: int = 0
+    placement: PlacementOptions = field(default_factory=PlacementOptions)
+    formats: tuple[str, ...] = serialize.FORMATS
+    workers: int = 1
+    backend: str = "auto"
+    properties: str | None = None
+    resume: bool = False
+    min_pixels: int = 200
+    max_visibility_tries: int = 50
+
+
+@dataclass
+class RunSummary:
+    """What a run did: scenes rendered now, scenes kept from before, and per-stage seconds."""
+
+    rendered: int = 0
+    skipped: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class SceneMaker:
+    """Makes finished scenes in one process: sampled, placed, rendered, annotated, visible."""
+
+    def __init__(self, vocab: Vocabulary, placement: PlacementOptions, backend: str = "auto",
+                 min_pixels: int = 200, max_visibility_tries: int = 50) -> None:
+        from clevrlite.render import Renderer  # GL is only touched once a maker exists
+
+        self.vocab = vocab
+        self.placement = placement
+        self.min_pixels = min_pixels
+        self.max_visibility_tries = max_visibility_tries
+        self.renderer = Renderer(placement.width, placement.height, vocab, backend=backend)
+        self.timings: dict[str, float] = {}
+
+    def close(self) -> None:
+        self.renderer.close()
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - start
+        return now
+
+    def make(self, index: int, seed: int,
+             constrain: Callable[[list[SceneObject], np.random.Generator], None] | None = None,
+             placement: PlacementOptions | None = None, render: bool = True,
+             ) -> tuple[Scene, Any]:
+        """Scene ``index`` of run ``seed`` with every object at least ``min_pixels`` visible.
+
+        When an object is too hidden, positions are placed again (attributes are kept) and the
+        scene re-rendered, a bounded number of times; all randomness comes from the scene's
+        own generator, so the result is still a pure function of (seed, index, options).
+        With ``render=False`` the scene is only sampled and placed (a text-only scene).
+        """
+        placement = placement or self.placement
+        t = time.perf_counter()
+        rng = scene_rng(seed, index)
+        scene = sample_scene(self.vocab, index, seed, placement, rng=rng, constrain=constrain)
+        t = self._timed("sample+place", t)
+        if not render:
+            return scene, None
+        for attempt in range(self.max_visibility_tries):
+            if attempt:
+                place(scene, self.vocab, placement, rng)
+                t = self._timed("sample+place", t)
+            result = self.renderer.render(scene)
+            t = self._timed("render", t)
+            annotate(scene, result.mask)
+            t = self._timed("annotate", t)
+            if smallest_visible(scene) >= self.min_pixels:
+                return scene, result
+        raise PlacementError(
+            f"scene {index}: could not make all {len(scene.objects)} objects show at least "
+            f"{self.min_pixels} pixels in {self.max_visibility_tries} placements at "
+            f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
+            f"objects or a larger image")
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of an RGB image, or of a mask (8-bit, or 16-bit past 255 objects)."""
+    if array.ndim == 2:
+        image = (Image.fromarray(array.astype(np.uint8), mode="L") if array.max() <= 255
+                 else Image.fromarray(array.astype(np.uint16)))
+    else:
+        image = Image.fromarray(array)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buf.getvalue()
+
+
+def scene_paths(out: Path, stem: str, formats: tuple[str, ...]) -> dict[str, Path]:
+    """Final paths of one scene's files; the scene JSON comes last (it marks completion)."""
+    paths = {"image": out / "images" / f"{stem}.png", "mask": out / "masks" / f"{stem}.png"}
+    for fmt in formats:
+        paths[f"text.{fmt}"] = out / "text" / f"{stem}{serialize.EXTENSIONS[fmt]}"
+    paths["scene"] = out / "scenes" / f"{stem}.json"
+    return paths
+
+
+def write_scene(out: Path, scene: Scene, result: Any, formats: tuple[str, ...],
+                timings: dict[str, float] | None = None) -> None:
+    """Write one scene's image, mask, text files and scene JSON, each atomically."""
+    timings = {} if timings is None else timings
+    t = time.perf_counter()
+    paths = scene_paths(out, scene.stem, formats)
+    fsutil.write_bytes(paths["image"], encode_png(result.rgb))
+    fsutil.write_bytes(paths["mask"], encode_png(result.mask))
+    now = time.perf_counter()
+    timings["png"] = timings.get("png", 0.0) + now - t
+    t, data = now, scene.to_dict()
+    for fmt in formats:
+        fsutil.write_text(paths[f"text.{fmt}"], serialize.dumps(data, fmt))
+    now = time.perf_counter()
+    timings["text"] = timings.get("text", 0.0) + now - t
+    fsutil.write_json(paths["scene"], data, indent=2)
+    timings["scene_json"] = timings.get("scene_json", 0.0) + time.perf_counter() - now
+
+
+def scene_complete(out: Path, stem: str, formats: tuple[str, ...]) -> bool:
+    """True if every file of the scene exists and its scene JSON parses (--resume skips it)."""
+    paths = scene_paths(out, stem, formats)
+    if not all(p.is_file() for p in paths.values()):
+        return False
+    try:
+        json.loads(paths["scene"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def make_scene_maker(options: RenderOptions) -> SceneMaker:
+    """A worker's SceneMaker (pool setup): its own vocabulary and renderer."""
+    return SceneMaker(load_vocabulary(options.properties), options.placement, options.backend,
+                      options.min_pixels, options.max_visibility_tries)
+
+
+def render_one(options: RenderOptions, maker: SceneMaker, index: int) -> dict[str, float]:
+    """Render and write scene ``index``; returns this scene's stage seconds."""
+    maker.timings = {}
+    scene, result = maker.make(index, options.seed)
+    write_scene(options.out, scene, result, options.formats, maker.timings)
+    return dict(maker.timings)
+
+
+def validate_options(options: RenderOptions) -> Vocabulary:
+    """Check every option before anything is written; returns the loaded vocabulary."""
+    if options.count < 1:
+        raise UsageError(f"--count must be at least 1, got {options.count}")
+    if options.start_index < 0:
+        raise UsageError(f"--start-index must be 0 or more, got {options.start_index}")
+    if options.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {options.workers}")
+    if options.min_pixels < 0:
+        raise UsageError(f"--min-pixels must be 0 or more, got {options.min_pixels}")
+    p = options.placement
+    if p.width < 16 or p.height < 16:
+        raise UsageError(f"--width and --height must be at least 16 pixels, "
+                         f"got {p.width}x{p.height}")
+    lo, hi = p.n_objects
+    if lo < 1 or hi < lo:
+        raise UsageError(f"--n-objects must be N or A..B with 1 <= A <= B, got {lo}..{hi}")
+    bad = [f for f in options.formats if f not in serialize.FORMATS]
+    if bad:
+        raise UsageError(f"--formats: unknown format {bad[0]!r}; use a comma-separated list "
+                         f"of {','.join(serialize.FORMATS)}")
+    for name, value in (("--split", p.split), ("--prefix", p.prefix)):
+        if not value or any(c in value for c in "/\\\0"):
+            raise UsageError(f"{name} must be a non-empty name without slashes, got {value!r}")
+    fsutil.check_writable(options.out)
+    return load_vocabulary(options.properties)
+
+
+def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary:
+    """Render scenes start_index .. start_index+count-1 into options.out (DESIGN 4.4)."""
+    validate_options(options)
+    out = options.out
+    p = options.placement
+    indices = range(options.start_index, options.start_index + options.count)
+    fsutil.remove_stale_temps(out)
+    todo = [i for i in indices
+            if not (options.resume and scene_complete(out, scene_stem(p.prefix, p.split, i),
+                                                      options.formats))]
+    summary = RunSummary(skipped=len(indices) - len(todo))
+    for sub in SUBDIRS:
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    bar = _progress_bar(len(todo), progress)
+    try:
+        jobs = pool.run(partial(render_one, options), todo, options.workers,
+                        partial(make_scene_maker, options))
+        for timings in jobs:
+            summary.rendered += 1
+            for stage, secs in timings.items():
+                summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
+            bar.update(1)
+    finally:
+        bar.close()
+    write_combined(options, indices)
+    return summary
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="scene", disable=not enabled, dynamic_ncols=True)
+
+
+def write_combined(options: RenderOptions, indices: range) -> None:
+    """CLEVR's scenes.json, streamed from the per-scene files in index order."""
+    p = options.placement
+    scenes_dir = options.out / "scenes"
+    info = {"split": p.split, "version": f"clevrlite {__version__}", "seed": options.seed,
+            "count": len(indices), "start_index": indices.start,
+            "license": "Creative Commons Attribution (CC-BY 4.0)"}
+
+    def lines() -> Iterator[str]:
+        yield '{"info": ' + json.dumps(info, ensure_ascii=False) + ', "scenes": ['
+        for k, i in enumerate(indices):
+            path = scenes_dir / f"{scene_stem(p.prefix, p.split, i)}.json"
+            data = json.loads(path.read_text(encoding="utf-8"))
+            yield ("," if k else "") + json.dumps(data, ensure_ascii=False)
+        yield "]}"
+
+    fsutil.write_lines(options.out / "scenes.json", lines())
