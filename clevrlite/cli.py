@@ -1,0 +1,278 @@
+"""The `clevrlite` command: a thin click layer that parses, calls the library and prints.
+
+Every error a user can cause is printed as one line and exits 2 (usage) or 1 (runtime); a
+Python traceback means a bug in clevrlite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from clevrlite import __version__
+from clevrlite.errors import ClevrliteError
+
+
+class ObjectCount(click.ParamType):
+    """`N` or `A..B` (inclusive), parsed to a (low, high) pair."""
+
+    name = "N|A..B"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        low, sep, high = text.partition("..")
+        try:
+            lo, hi = (int(low), int(high)) if sep else (int(text), int(text))
+        except ValueError:
+            self.fail(f"{text!r} is not N or A..B; use e.g. 6 or 3..10", param, ctx)
+        if lo < 1:
+            self.fail(f"{text!r}: every scene needs at least 1 object; use e.g. 3..10",
+                      param, ctx)
+        if hi < lo:
+            self.fail(f"{text!r}: the low end exceeds the high end; did you mean {hi}..{lo}?",
+                      param, ctx)
+        return (lo, hi)
+
+
+class FormatList(click.ParamType):
+    """A comma-separated subset of the text formats."""
+
+    name = "LIST"
+
+    def convert(self, value, param, ctx):
+        from clevrlite.serialize import FORMATS
+
+        if isinstance(value, tuple):
+            return value
+        items = tuple(dict.fromkeys(v.strip() for v in str(value).split(",") if v.strip()))
+        bad = [v for v in items if v not in FORMATS]
+        if bad:
+            self.fail(f"unknown format {bad[0]!r}; use a comma-separated list of "
+                      f"{','.join(FORMATS)} (or 'none')", param, ctx)
+        return items
+
+
+def _formats(value: str):
+    return () if value.strip() == "none" else FormatList().convert(value, None, None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clevrlite")
+def cli() -> None:
+    """CLEVR-style 3D scenes without Blender, and MATE-style cross-modal benchmarks."""
+
+
+@cli.command()
+@click.option("--n-objects", type=ObjectCount(), default="3..10", show_default=True,
+              help="Objects per scene: N, or A..B inclusive (uniform per scene).")
+@click.option("--count", type=int, default=16, show_default=True, help="Scenes to render.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Output directory.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("--width", type=int, default=480, show_default=True)
+@click.option("--height", type=int, default=320, show_default=True)
+@click.option("--formats", default="json,yaml,xml,text", show_default=True,
+              help="Text serializations to write (comma-separated, or 'none').")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes, one renderer each [default: CPU count].")
+@click.option("--backend", type=click.Choice(["auto", "egl", "osmesa"]), default="auto",
+              show_default=True, help="OpenGL platform: EGL (GPU or Mesa llvmpipe) or OSMesa.")
+@click.option("--properties", type=click.Path(path_type=Path), default=None,
+              help="JSON vocabulary file, added to (or replacing) the default one.")
+@click.option("--resume", is_flag=True, help="Skip scenes whose files are all present.")
+@click.option("--min-pixels", type=int, default=200, show_default=True,
+              help="Every object must show at least this many pixels in the final image.")
+@click.option("--start-index", type=int, default=0, show_default=True,
+              help="First scene index (for sharding by hand).")
+@click.option("--prefix", default="CLEVRLITE", show_default=True, help="File name prefix.")
+@click.option("--split", default="new", show_default=True, help="Split name in file names.")
+@click.option("--floor-extent", type=float, default=None,
+              help="Half-size of the floor square [default: 3, growing past 10 objects].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def render(n_objects, count, out, seed, width, height, formats, workers, backend, properties,
+           resume, min_pixels, start_index, prefix, split, floor_extent, quiet) -> None:
+    """Render CLEVR-style scenes with masks, scene JSON and text serializations."""
+    from clevrlite.dataset import RenderOptions, render_dataset
+    from clevrlite.placement import PlacementOptions
+
+    if floor_extent is not None and floor_extent <= 0:
+        raise click.BadParameter("must be greater than 0", param_hint="--floor-extent")
+    options = RenderOptions(
+        out=out, count=count, seed=seed, start_index=start_index,
+        placement=PlacementOptions(n_objects=n_objects, width=width, height=height,
+                                   floor_extent=floor_extent, split=split, prefix=prefix),
+        formats=_formats(formats), workers=workers or os.cpu_count() or 1, backend=backend,
+        properties=str(properties) if properties else None, resume=resume,
+        min_pixels=min_pixels)
+    start = time.perf_counter()
+    summary = render_dataset(options, progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        secs = time.perf_counter() - start
+        kept = f" ({summary.skipped} kept from before)" if summary.skipped else ""
+        rate = f", {summary.rendered / secs:.1f} scenes/s" if summary.rendered else ""
+        click.echo(f"rendered {summary.rendered} scenes{kept} into {out} in {secs:.1f} s{rate}")
+
+
+class Precision(click.ParamType):
+    """Decimals shown for numbers: an integer 0-6, or 'full' for every digit."""
+
+    name = "0-6|full"
+
+    def convert(self, value, param, ctx):
+        if value == "full" or isinstance(value, int):
+            return value
+        if str(value).isdigit() and 0 <= int(value) <= 6:
+            return int(value)
+        self.fail(f"{value!r} is not a number of decimals 0-6 or 'full'", param, ctx)
+
+
+@cli.command()
+@click.option("--size", type=int, default=5500, show_default=True,
+              help="Cross-modal instances (balanced over object count x task x pair).")
+@click.option("--unimodal-size", type=int, default=None,
+              help="Unimodal control instances [default: same as --size].")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmark"),
+              show_default=True)
+@click.option("--seed", type=int, default=117, show_default=True)
+@click.option("--n-objects", type=ObjectCount(), default="3..10", show_default=True)
+@click.option("--shots", type=click.IntRange(0, 2), default=2, show_default=True,
+              help="Worked examples per prompt, from the same scene.")
+@click.option("--cot", is_flag=True, help="Add worked rationales (chain of thought).")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "xml", "text"]),
+              default="json", show_default=True, help="How the scene text is written.")
+@click.option("--precision", type=Precision(), default="2", show_default=True,
+              help="Decimals of numbers in texts and answers, or 'full'.")
+@click.option("--balance-linking", is_flag=True,
+              help="Also balance the smallest linking-set size (1, 2, 3, coords) per cell.")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: CPUs].")
+@click.option("--backend", type=click.Choice(["auto", "egl", "osmesa"]), default="auto",
+              show_default=True)
+@click.option("--properties", type=click.Path(path_type=Path), default=None,
+              help="JSON vocabulary file, added to (or replacing) the default one.")
+@click.option("--resume", is_flag=True, help="Keep instances already written.")
+@click.option("--mate-compat", is_flag=True, help="Also write MATE's dev jsonl files.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def benchmark(size, unimodal_size, out, seed, n_objects, shots, cot, fmt, precision,
+              balance_linking, workers, backend, properties, resume, mate_compat,
+              quiet) -> None:
+    """Build a MATE-style cross-modal entity-linking benchmark."""
+    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+
+    options = BenchmarkOptions(
+        out=out, size=size, unimodal_size=unimodal_size, seed=seed, n_objects=n_objects,
+        shots=shots, cot=cot, fmt=fmt, precision=precision, balance_linking=balance_linking,
+        workers=workers or os.cpu_count() or 1, backend=backend,
+        properties=str(properties) if properties else None, resume=resume,
+        mate_compat=mate_compat)
+    start = time.perf_counter()
+    stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        counts = stats["counts"]
+        click.echo(f"wrote {counts['cross_modal']} cross-modal and {counts['unimodal']} "
+                   f"unimodal instances into {out} in {time.perf_counter() - start:.1f} s")
+
+
+@cli.command()
+@click.option("--backend", type=click.Choice(["auto", "egl", "osmesa"]), default="auto",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+def doctor(backend, as_json) -> None:
+    """Show the OpenGL platform and whether rendering runs on a GPU or in software."""
+    from clevrlite.render import gl_info
+
+    info = gl_info(backend)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        click.echo(f"{key:>10}: {value}")
+    if info.get("software"):
+        click.echo("rendering runs on the CPU (software rasterizer); fine for small runs, "
+                   "a GPU node with EGL is much faster")
+    else:
+        click.echo("rendering runs on the GPU")
+
+
+@cli.command()
+@click.option("--benchmark", "benchmark_dir", type=click.Path(path_type=Path), required=True,
+              help="Benchmark directory written by `clevrlite benchmark`.")
+@click.option("--predictions", type=click.Path(path_type=Path), required=True,
+              help='JSON lines {"id": ..., "prediction": "raw model output"}.')
+@click.option("--mode", type=click.Choice(["lenient", "mate"]), default="lenient",
+              show_default=True, help="Answer parsing: forgiving, or MATE's strict rule.")
+@click.option("--split", type=click.Choice(["auto", "cross_modal", "unimodal", "all"]),
+              default="auto", show_default=True,
+              help="Instances to score; auto: the splits the predictions cover.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Also plot accuracy versus object count per task to this PNG.")
+def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
+    """Score model predictions against a benchmark, with breakdowns."""
+    from clevrlite import evaluate
+
+    report = evaluate.score(benchmark_dir, predictions, mode=mode, split=split)
+    if plot is not None:
+        evaluate.plot_accuracy(report, plot)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json
+               else evaluate.format_table(report))
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["random", "oracle", "text-only"]))
+@click.option("--benchmark", "benchmark_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Predictions file to write (JSON lines).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split", type=click.Choice(["cross_modal", "unimodal", "all"]), default="all",
+              show_default=True)
+def baseline(kind, benchmark_dir, out, seed, split) -> None:
+    """Write baseline predictions: random, oracle or text-only."""
+    from clevrlite.baselines import write_baseline
+
+    count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)
+    click.echo(f"wrote {count} {kind} predictions to {out}")
+
+
+@cli.command()
+@click.argument("scene_file", type=click.Path(path_type=Path))
+@click.option("--attributes", default="shape,color,material,size",
+              show_default=True, help="Attributes to consider (comma-separated).")
+def inspect(scene_file, attributes) -> None:
+    """Print unique pointer values and minimal linking sets of each object of a scene."""
+    from clevrlite.inspect_scene import describe
+
+    click.echo(describe(scene_file, [a.strip() for a in attributes.split(",") if a.strip()]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI and turn every user error into one line."""
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    prog = f"clevrlite {command}".strip() if command in cli.commands else "clevrlite"
+    try:
+        code = cli.main(args=args, prog_name="clevrlite", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo(f"{prog}: interrupted; finished files are kept (use --resume)", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        hint = f" (see '{prog} --help')" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"{prog}: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except ClevrliteError as exc:
+        click.echo(f"{prog}: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo(f"{prog}: interrupted; finished files are kept (use --resume)", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
