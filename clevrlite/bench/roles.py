@@ -1,0 +1,82 @@
+"""Attribute roles, tasks and cells of a MATE-style benchmark (DESIGN 5).
+
+Image-side attributes are what the picture shows best (colour, shape); text-side ones are what
+only the text states exactly (name, coordinates, rotation, numeric size). Material is shared
+and is never a pointer or target. Linking attributes are those visible in both modalities,
+minus the pointer and the target; coordinates link only when nothing else does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from clevrlite.vocab import Vocabulary
+
+IMAGE_SIDE = ("color", "shape")
+TEXT_SIDE = ("name", "3d_coords", "rotation", "size")
+SHARED = ("material",)
+# Seen in the image and stated in the text: candidates for linking.
+BOTH_MODALITIES = ("color", "shape", "material", "size")
+CROSS_MODAL_TASKS = ("img2data", "data2img")
+UNIMODAL_TASKS = ("img2img", "data2data")
+TASKS = CROSS_MODAL_TASKS + UNIMODAL_TASKS
+# Attributes whose values differ between objects by nature; revealing other objects' values
+# of one of these would let a model answer by elimination.
+DISTINCT_BY_NATURE = ("name", "3d_coords", "rotation")
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which attributes sit on which side, for one vocabulary."""
+
+    image: tuple[str, ...]
+    text: tuple[str, ...]
+
+    @classmethod
+    def for_vocab(cls, vocab: Vocabulary) -> "Roles":
+        """Default roles plus user attributes on the side they declare (text-side only)."""
+        extra_text = tuple(n for n, a in vocab.attributes.items() if a.side == "text")
+        return cls(image=IMAGE_SIDE, text=TEXT_SIDE + extra_text)
+
+    def pairs(self, task: str) -> list[tuple[str, str]]:
+        """(pointer, target) pairs of a task, in a fixed order."""
+        pointer_side, target_side = {
+            "img2data": (self.image, self.text), "data2img": (self.text, self.image),
+            "img2img": (self.image, self.image), "data2data": (self.text, self.text)}[task]
+        return [(p, t) for p in pointer_side for t in target_side if p != t]
+
+    def text_attributes(self) -> tuple[str, ...]:
+        """Every attribute the text can state, in the order the text shows them."""
+        return ("name", "color", "shape", "material", "size", "3d_coords", "rotation") + \
+            self.text[len(TEXT_SIDE):]
+
+    def shown_in_text(self, task: str, pointer: str, target: str) -> tuple[str, ...] | None:
+        """What the text shows: img2data hides the pointer, data2img the target; None: no text."""
+        if task == "img2img":
+            return None
+        hidden = {"img2data": pointer, "data2img": target}.get(task)
+        return tuple(a for a in self.text_attributes() if a != hidden)
+
+
+def value_count(vocab: Vocabulary, attribute: str) -> int:
+    """How many values a categorical attribute can take (0 for names, numbers, coordinates)."""
+    sections = {"color": vocab.colors, "shape": vocab.shapes, "material": vocab.materials,
+                "size": vocab.sizes}
+    if attribute in sections:
+        return len(sections[attribute])
+    extra = vocab.attributes.get(attribute)
+    return len(extra.values) if extra is not None and extra.values is not None else 0
+
+
+def linking_attributes(pointer: str, target: str) -> tuple[str, ...]:
+    """Attributes visible in both modalities, minus pointer and target."""
+    return tuple(a for a in BOTH_MODALITIES if a not in (pointer, target))
+
+
+def bench_view(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object as the benchmark sees it: scene-JSON keys, with ``size`` as its numeric scale."""
+    view = {k: v for k, v in obj.items()
+            if k not in ("scale", "pixel_coords", "bbox", "visible_pixels", "mask_id")}
+    view["size"] = obj["scale"]
+    return view
