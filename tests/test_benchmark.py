@@ -151,3 +151,26 @@ def test_bad_sizes_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="--shots"):
         build_benchmark(BenchmarkOptions(out=tmp_path / "b", shots=3))
     assert not (tmp_path / "b").exists()
+
+
+def test_mate_compat_files(tmp_path):
+    out = tmp_path / "m"
+    build_benchmark(BenchmarkOptions(out=out, size=8, unimodal_size=6, n_objects=(4, 5),
+                                     shots=0, mate_compat=True, workers=1))
+    ours = {split: {json.loads(l)["id"]: json.loads(l)
+                    for l in (out / f"{split}.jsonl").read_text().splitlines()}
+            for split in ("cross_modal", "unimodal")}
+    for stem, split, shots in (("mm_0shot", "cross_modal", 0), ("mm_2shot", "cross_modal", 2),
+                               ("mm_2shot_cot", "cross_modal", 2), ("um_1shot", "unimodal", 1)):
+        lines = [json.loads(l) for l in (out / "mate" / f"{stem}.jsonl").read_text().splitlines()]
+        assert {l["example_id"] for l in lines} == set(ours[split])
+        for line in lines:
+            record = ours[split][line["example_id"]]
+            assert set(line) == {"example_id", "image", "scene", "key_attributes",
+                                 "object_count", "target_attribute", "pointer_attribute",
+                                 "few_shot_attributes", "scene_format", "input_str", "task",
+                                 "gold_reference"}
+            assert line["gold_reference"] == record["answer"]
+            assert len(line["few_shot_attributes"]) == shots
+            assert line["input_str"].count("Example ") == shots
+            assert ("Reasoning:" in line["input_str"]) == stem.endswith("cot")

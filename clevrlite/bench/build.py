@@ -18,6 +18,7 @@ import numpy as np
 
 from clevrlite import __version__, fsutil, pool, serialize
 from clevrlite.bench.construct import construct
+from clevrlite.bench.mate import SHOTS_NEEDED, write_mate_files
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.prompts import (build_prompt, choose_shots, question, rationale,
                                      shot_candidates)
@@ -60,6 +61,11 @@ class BenchmarkOptions:
     @property
     def solver_precision(self) -> int | None:
         return None if self.precision == "full" else int(self.precision)
+
+    @property
+    def examples_needed(self) -> int:
+        """Worked examples each scene must offer: MATE's files need two."""
+        return max(self.shots, SHOTS_NEEDED if self.mate_compat else 0)
 
 
 def validate(options: BenchmarkOptions) -> Vocabulary:
@@ -122,7 +128,8 @@ def build_instance(options: BenchmarkOptions, maker: SceneMaker, spec: InstanceS
     chosen: dict[str, int] = {}
 
     def constrain(objects, rng) -> None:
-        chosen["target"] = construct(spec, objects, rng, vocab, roles, precision, options.shots)
+        chosen["target"] = construct(spec, objects, rng, vocab, roles, precision,
+                                     options.examples_needed)
 
     placement = replace(maker.placement, n_objects=(spec.n_objects, spec.n_objects))
     scene, result = maker.make(spec.index, options.seed, constrain=constrain,
@@ -152,8 +159,8 @@ def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[st
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
     hidden = {"img2data": spec.pointer, "data2img": spec.target}.get(spec.task)
     shots = choose_shots(shot_candidates(views, target, spec.task, spec.pointer, spec.target,
-                                         roles, precision), options.shots, rng, spec.target,
-                         value_count(vocab, spec.target)) or []
+                                         roles, precision), options.examples_needed, rng,
+                         spec.target, value_count(vocab, spec.target)) or []
     shot_items = [{
         "object": views[s.object_index]["name"], "pointer_attribute": s.pointer,
         "target_attribute": s.target,
@@ -183,7 +190,8 @@ def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[st
         "question": text,
         "prompt": build_prompt(task=spec.task, scene_text=scene_text, fmt=options.fmt,
                                pointer=spec.pointer, target=spec.target, question_text=text,
-                               example_answer=answer, shots=shot_items, cot=options.cot),
+                               example_answer=answer, shots=shot_items[:options.shots],
+                               cot=options.cot),
         "linking_sets": [list(s) for s in links],
         "min_linking_size": len(links[0]) if links else None,
         "precision": shown_precision,
@@ -191,6 +199,13 @@ def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[st
         "rationale": (rationale(spec.task, views, target, spec.pointer, spec.target,
                                 precision, size_labels) if options.cot else None),
     }
+
+
+def _records(out: Path, plan: list[InstanceSpec], split: str) -> Iterator[dict[str, Any]]:
+    """The instance records of one split, read back from their part files in plan order."""
+    for spec in plan:
+        if spec.split == split:
+            yield json.loads(_part_path(out, spec).read_text(encoding="utf-8"))
 
 
 def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec],
@@ -219,5 +234,8 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec],
         stats["counts"][split] = len(specs)
         stats["by_cell"][split] = dict(sorted(cells.items()))
         stats["by_min_linking_size"][split] = dict(sorted(linking.items()))
+    if options.mate_compat:
+        write_mate_files(options.out, {split: _records(options.out, plan, split)
+                                       for split in SPLIT_FILES})
     fsutil.write_json(options.out / "stats.json", stats, indent=2)
     return stats
