@@ -1,0 +1,100 @@
+"""Render throughput: scenes/s, per-stage milliseconds and peak RSS, for `make bench`.
+
+Runs `render_dataset` (the same code as `clevrlite render`, every annotation and all four text
+formats) for 3, 10 and 30 objects with 1 and 2 workers, and prints one row per setting.
+Options: --scenes N per setting, --leak N (RSS of one worker over N scenes), --benchmark N
+(time `clevrlite benchmark --size N`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clevrlite.dataset import RenderOptions, SceneMaker, render_dataset, write_scene  # noqa: E402
+from clevrlite.placement import PlacementOptions  # noqa: E402
+from clevrlite.vocab import load_vocabulary  # noqa: E402
+
+BLENDER_SECONDS_PER_IMAGE = 60.4  # CLEVR's generator, 480x320, 512 samples, 2-core CPU
+
+
+def peak_rss_mib(children: bool) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def throughput(n_objects: int, workers: int, scenes: int) -> None:
+    """One row: scenes/s, speed-up over Blender, per-scene stage ms, peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        options = RenderOptions(out=Path(tmp), count=scenes, workers=workers, seed=1,
+                                placement=PlacementOptions(n_objects=(n_objects, n_objects)))
+        start = time.perf_counter()
+        summary = render_dataset(options)
+        secs = time.perf_counter() - start
+    rate = scenes / secs
+    stages = "  ".join(f"{k} {1000 * v / scenes:5.1f}"
+                       for k, v in sorted(summary.stage_seconds.items()))
+    print(f"{n_objects:>3} objects  {workers} worker(s)  {rate:6.1f} scenes/s  "
+          f"{rate * BLENDER_SECONDS_PER_IMAGE:6.0f}x Blender  | ms/scene per worker: {stages}  "
+          f"| peak RSS {peak_rss_mib(workers > 1):.0f} MiB", flush=True)
+
+
+def leak(scenes: int) -> None:
+    """RSS of one in-process worker every scenes/10 scenes: flat means no leak."""
+    os.environ.setdefault("LP_NUM_THREADS", "1")
+    maker = SceneMaker(load_vocabulary(), PlacementOptions())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for sub in ("images", "masks", "scenes", "text"):
+            (out / sub).mkdir()
+        marks = []
+        for index in range(scenes):
+            scene, result = maker.make(index, 0)
+            write_scene(out, scene, result, ("json", "yaml", "xml", "text"))
+            for path in out.rglob("*.*"):
+                path.unlink()
+            if (index + 1) % max(1, scenes // 10) == 0:
+                marks.append(f"{index + 1}:{peak_rss_mib(False):.0f}")
+    maker.close()
+    print("peak RSS (MiB) after N scenes: " + "  ".join(marks))
+
+
+def benchmark(size: int, workers: int) -> None:
+    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        build_benchmark(BenchmarkOptions(out=Path(tmp), size=size, workers=workers))
+        secs = time.perf_counter() - start
+    print(f"benchmark --size {size} (+{size} unimodal), {workers} workers: {secs:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenes", type=int, default=40)
+    parser.add_argument("--objects", default="3,10,30")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--leak", type=int, default=0)
+    parser.add_argument("--benchmark", type=int, default=0)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    for n in map(int, args.objects.split(",")):
+        for workers in map(int, args.workers.split(",")):
+            throughput(n, workers, args.scenes)
+    if args.leak:
+        leak(args.leak)
+    if args.benchmark:
+        benchmark(args.benchmark, os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    main()
