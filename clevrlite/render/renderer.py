@@ -1,0 +1,191 @@
+"""The public Renderer: a clevrlite Scene in, final RGB image, exact instance mask and depth out.
+
+One Renderer per process: it owns the process's only OpenGL context (two live pyrender
+offscreen contexts break each other on EGL, DESIGN 7), so creating a second one while the
+first is open raises. Create it inside each worker process and reuse it for every scene; close
+it (or use ``with``) before creating another.
+
+Each render makes three passes over the same persistent pyrender scene: the key light's shadow
+map, the shaded colour pass with MSAA, and a SEG pass without antialiasing whose colours encode
+``mask_id`` exactly (low byte in red, high byte in green) and whose depth buffer gives ``depth``,
+so the mask and depth align pixel for pixel with each other and with the colour image.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.render import backend as gl_backend
+from clevrlite.render import look
+from clevrlite.scene import Scene
+from clevrlite.vocab import Vocabulary
+
+MAX_OBJECTS = 0xFFFF  # mask ids are 16-bit
+
+_lock = threading.Lock()
+_live: "Renderer | None" = None  # the open Renderer of this process, if any
+_live_pid = 0  # the process that opened it: a forked child does not inherit its context
+_inherited: list[Any] = []  # contexts a forked child got from its parent, kept unfinalised
+
+
+@dataclass
+class RenderResult:
+    """What one render gives back; all arrays are (H, W) or (H, W, 3), row 0 at the top."""
+
+    rgb: np.ndarray  # uint8, sRGB-encoded final image
+    mask: np.ndarray  # uint16, object index + 1 (mask_id) of the object seen; 0 = floor
+    depth: np.ndarray  # float32 camera-axis depth of the surface seen; 0 where nothing was drawn
+
+
+class Renderer:
+    """Renders Scenes of one vocabulary at a fixed size; one per process (see module doc).
+
+    ``backend``: 'auto', 'egl' or 'osmesa' (see clevrlite.render.backend); ``msaa``: samples
+    per pixel of the colour pass (0 or 1 turns antialiasing off). Raises GLUnavailableError,
+    naming the packages to install, when no OpenGL context can be made.
+    """
+
+    def __init__(self, width: int, height: int, vocab: Vocabulary, backend: str = "auto",
+                 msaa: int = 4) -> None:
+        global _live, _live_pid
+        if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+            raise UsageError(f"image size must be positive integers; got {width}x{height}")
+        if not isinstance(msaa, int) or msaa < 0:
+            raise UsageError(f"msaa must be a number of samples (0 or 1: off); got {msaa!r}")
+        self.width, self.height, self.vocab, self.msaa = width, height, vocab, msaa
+        self._offscreen: Any = None
+        platform = gl_backend.resolve(backend)
+        with _lock:
+            if _live is not None and _live_pid == os.getpid():
+                raise ClevrliteError("a Renderer is already open in this process; close() it "
+                                     "first (one OpenGL context per process)")
+            self._offscreen = gl_backend.create_offscreen(platform, width, height)
+            _live, _live_pid = self, os.getpid()
+        self._pid = os.getpid()
+        self.platform = platform
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self) -> None:
+        """Build the pass renderer and the persistent scene graph in the new context."""
+        from OpenGL import GL
+
+        from clevrlite.render.passes import PassRenderer
+        from clevrlite.render.stage import Stage
+
+        max_samples = int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))
+        if self.msaa > max(1, max_samples):
+            raise UsageError(f"msaa={self.msaa} is more than this OpenGL supports "
+                             f"({max_samples} samples)")
+        self._gl = PassRenderer(self.width, self.height, self.msaa, look.SHADOW_MAP_SIZE)
+        self._offscreen._renderer.delete()
+        self._offscreen._renderer = self._gl  # pyrender's own is replaced before first use
+        self._stage = Stage(self.vocab, self.width, self.height, look.SHADOW_MAP_SIZE)
+        self._gl.receivers_only = [self._stage.floor]
+
+    def render(self, scene: Scene) -> RenderResult:
+        """Render ``scene`` (not modified): final image, instance mask and depth."""
+        if self._offscreen is None:
+            raise ClevrliteError("this Renderer is closed; create a new one")
+        if (scene.camera.width, scene.camera.height) != (self.width, self.height):
+            raise UsageError(f"scene {scene.index} is {scene.camera.width}x{scene.camera.height}"
+                             f" but the renderer is {self.width}x{self.height}")
+        if len(scene.objects) > MAX_OBJECTS:
+            raise UsageError(f"scene {scene.index} has {len(scene.objects)} objects; at most "
+                             f"{MAX_OBJECTS} fit in a 16-bit mask")
+        self._offscreen._platform.make_current()
+        seg_map = self._stage.update(scene)
+        self._gl.shadow_view = self._stage.shadow_view(scene)
+        rgb = self._gl.color_pass(self._stage.scene)
+        ids, raw_depth = self._gl.seg_pass(self._stage.scene, seg_map)
+        mask = ids[..., 0].astype(np.uint16) | (ids[..., 1].astype(np.uint16) << 8)
+        return RenderResult(rgb=rgb, mask=mask, depth=self._linear_depth(raw_depth))
+
+    def _linear_depth(self, raw: np.ndarray) -> np.ndarray:
+        """Depth-buffer values in [0, 1] to camera-axis distance; 0 where nothing was drawn."""
+        near, far = float(self._stage.camera.znear), float(self._stage.camera.zfar)
+        with np.errstate(divide="ignore"):
+            depth = np.float32(near * far) / (np.float32(far) - raw * np.float32(far - near))
+        depth[raw >= 1.0] = 0.0
+        return depth
+
+    def gl_info(self) -> dict[str, Any]:
+        """gl_info() for this renderer's context."""
+        if self._offscreen is None:
+            raise ClevrliteError("this Renderer is closed; create a new one")
+        self._offscreen._platform.make_current()
+        return gl_backend.describe_context(self.platform)
+
+    def close(self) -> None:
+        """Free the OpenGL context and everything in it; safe to call twice.
+
+        In a forked child that inherited this object it only drops the reference: the
+        context belongs to the parent process.
+        """
+        global _live
+        offscreen, self._offscreen = self._offscreen, None
+        if offscreen is None:
+            return
+        if getattr(self, "_pid", None) != os.getpid():
+            _inherited.append(offscreen)  # never finalised here: its __del__ would call GL
+            return
+        try:
+            offscreen.delete()
+        finally:
+            with _lock:
+                if _live is self:
+                    _live = None
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+@atexit.register
+def _close_live_renderer() -> None:
+    """Free the open Renderer's context before interpreter teardown unloads PyOpenGL."""
+    live = _live
+    if live is not None and _live_pid == os.getpid():
+        live.close()
+
+
+def gl_info(backend: str = "auto") -> dict[str, Any]:
+    """Describe the OpenGL context this machine gives (for ``clevrlite doctor``).
+
+    Keys: platform, vendor, renderer, version, egl_devices (list, or None when not queryable),
+    egl_device_id, software (True on llvmpipe/softpipe/swrast). Uses the open Renderer's
+    context if there is one; otherwise makes a small temporary context. Raises
+    GLUnavailableError naming the packages to install when no context can be made.
+    """
+    platform = gl_backend.resolve(backend)
+    live = _live if _live_pid == os.getpid() else None
+    if live is not None:
+        if live.platform != platform:
+            raise ClevrliteError(f"the open Renderer uses {live.platform!r}, not {platform!r}")
+        return live.gl_info()
+    offscreen = gl_backend.create_offscreen(platform, 8, 8)
+    try:
+        offscreen._platform.make_current()
+        return gl_backend.describe_context(platform)
+    finally:
+        offscreen.delete()

@@ -1,0 +1,204 @@
+"""The persistent pyrender scene graph that mirrors one clevrlite Scene at a time.
+
+Built once per Renderer: the floor, the camera, the key light and a pool of object nodes per
+shape (each with its own material, since pyrender binds one material per primitive). For each
+scene, ``update`` moves nodes, recolours their materials and hides unused pool nodes; meshes
+and GPU buffers are created only when a shape is needed more often than ever before.
+This module imports pyrender, so import it only after backend.load_pyrender().
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pyrender
+
+from clevrlite.errors import UsageError
+from clevrlite.render import geometry, look
+from clevrlite.render.passes import ShadowTexture
+from clevrlite.scene import Camera, Light, Scene, SceneObject
+from clevrlite.vocab import Vocabulary
+
+KEY_LIGHT = "key"
+
+
+def camera_pose(camera: Camera) -> np.ndarray:
+    """OpenGL camera-to-world pose (looks down -z, +y up) matching Camera.world_to_camera()."""
+    right, down, forward = camera.axes()
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = right, -down, -forward
+    pose[:3, 3] = camera.location
+    return pose
+
+
+def object_pose(obj: SceneObject) -> np.ndarray:
+    """translate(position) @ yaw(rotation degrees about z) @ scale(scale)."""
+    yaw = math.radians(obj.rotation)
+    c, s = math.cos(yaw), math.sin(yaw)
+    pose = np.eye(4)
+    pose[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) * obj.scale
+    pose[:3, 3] = obj.position
+    return pose
+
+
+def _look_from(location: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Pose whose -z axis points from ``location`` to ``target`` (for the key light)."""
+    forward = target - location
+    norm = np.linalg.norm(forward)
+    forward = forward / norm if norm > 1e-9 else np.array([0.0, 0.0, -1.0])
+    up = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = right, np.cross(right, forward), -forward
+    pose[:3, 3] = location
+    return pose
+
+
+def shadow_view(key_pose: np.ndarray, centres: np.ndarray, radii: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """View and orthographic projection of the key light's shadow map.
+
+    Fitted to the casters' bounding spheres (``centres`` (N, 3), ``radii`` (N,)), so the
+    map's texels are spent on the objects rather than the whole floor. The far plane reaches
+    past the casters to the floor, where their shadows land.
+    """
+    if len(centres):
+        lo, hi = (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
+    else:
+        lo, hi = -np.ones(3), np.ones(3)
+    centre = (lo + hi) / 2.0
+    radius = float(np.linalg.norm(hi - lo) / 2.0) + 0.05
+    direction = -key_pose[:3, 2]
+    pose = key_pose.copy()
+    pose[:3, 3] = centre - direction * (radius + 1.0)
+    drop = max(float(hi[2]), 0.0) / max(-float(direction[2]), 0.1)  # caster top to its shadow
+    near, far = 0.5, 2.0 * radius + 1.5 + drop
+    proj = np.diag([1.0 / radius, 1.0 / radius, 2.0 / (near - far), 1.0])
+    proj[2, 3] = (far + near) / (near - far)
+    return np.linalg.inv(pose), proj
+
+
+class _Slot:
+    """One pooled object node: its mesh (with its own material) and node."""
+
+    def __init__(self, scene: pyrender.Scene, unit: geometry.UnitMesh) -> None:
+        self.material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=1.0)
+        primitive = pyrender.Primitive(positions=unit.positions, normals=unit.normals,
+                                       indices=unit.indices, material=self.material)
+        self.mesh = pyrender.Mesh([primitive], is_visible=False)
+        self.node = scene.add(self.mesh)
+
+
+class Stage:
+    """The pyrender scene for a vocabulary; ``update`` loads a clevrlite Scene into it."""
+
+    def __init__(self, vocab: Vocabulary, width: int, height: int, shadow_size: int) -> None:
+        self.vocab = vocab
+        self.scene = pyrender.Scene(bg_color=(*look.BACKGROUND_SRGB, 1.0),
+                                    ambient_light=look.AMBIENT_RGB)
+        self._pools: dict[str, list[_Slot]] = {}
+        self.camera = pyrender.PerspectiveCamera(yfov=1.0, znear=look.Z_NEAR,
+                                                 aspectRatio=width / height)
+        self.camera_node = self.scene.add(self.camera, pose=np.eye(4))
+        self.floor = self._make_floor()
+        self.floor_node = self.scene.add(self.floor)
+        self.key = pyrender.DirectionalLight(color=np.ones(3),
+                                             intensity=look.DEFAULT_INTENSITIES["key"])
+        self.key.shadow_texture = ShadowTexture(shadow_size)
+        self.key_node = self.scene.add(self.key, pose=np.eye(4))
+        self._points: list[tuple[pyrender.PointLight, Any]] = []
+
+    @staticmethod
+    def _make_floor() -> pyrender.Mesh:
+        """A unit square at z = 0 facing up; its node scales it to the needed size.
+
+        It has no normals on purpose: that compiles the shader's cheap floor variant.
+        """
+        positions = np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], np.float32)
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(*look.FLOOR_RGB, 1.0), metallicFactor=0.0, roughnessFactor=1.0)
+        primitive = pyrender.Primitive(positions=positions,
+                                       indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32),
+                                       material=material)
+        return pyrender.Mesh([primitive])
+
+    def update(self, scene: Scene) -> dict[Any, tuple[int, int, int]]:
+        """Load ``scene`` into the graph; return the SEG colour of every node (floor: 0)."""
+        cam = scene.camera
+        self.camera.yfov = cam.yfov()
+        distance = float(np.linalg.norm(cam.location))
+        half = max(look.FLOOR_MIN_HALF_SIZE, 10.0 * (distance + scene.floor_extent))
+        self.camera.zfar = 4.0 * half
+        self.scene.set_pose(self.camera_node, camera_pose(cam))
+        self.scene.set_pose(self.floor_node, np.diag([half, half, 1.0, 1.0]))
+        self._update_lights(scene.lights)
+        seg: dict[Any, tuple[int, int, int]] = {self.floor_node: (0, 0, 0)}
+        used: dict[str, int] = {}
+        for index, obj in enumerate(scene.objects):
+            slot = self._slot(obj.shape, used.get(obj.shape, 0), index)
+            used[obj.shape] = used.get(obj.shape, 0) + 1
+            self._dress(slot, obj, index)
+            mask_id = index + 1
+            seg[slot.node] = (mask_id & 0xFF, mask_id >> 8, 0)
+        for shape, pool in self._pools.items():
+            for slot in pool[used.get(shape, 0):]:
+                slot.mesh.is_visible = False
+        return seg
+
+    def shadow_view(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+        """The key light's shadow matrices for ``scene`` (call after update)."""
+        centres = np.array([o.position for o in scene.objects], float).reshape(-1, 3)
+        radii = np.array([geometry.unit_mesh(self.vocab.shapes[o.shape]).radius * o.scale
+                          for o in scene.objects], float)
+        return shadow_view(self.scene.get_pose(self.key_node), centres, radii)
+
+    def _slot(self, shape_name: str, rank: int, index: int) -> _Slot:
+        shape = self.vocab.shapes.get(shape_name)
+        if shape is None:
+            raise UsageError(f"object {index} has shape {shape_name!r}, which the vocabulary "
+                             f"lacks; known: {', '.join(self.vocab.shapes)}")
+        pool = self._pools.setdefault(shape_name, [])
+        while len(pool) <= rank:
+            pool.append(_Slot(self.scene, geometry.unit_mesh(shape)))
+        return pool[rank]
+
+    def _dress(self, slot: _Slot, obj: SceneObject, index: int) -> None:
+        """Pose and material of one object."""
+        if obj.color not in self.vocab.colors:
+            raise UsageError(f"object {index} has colour {obj.color!r}, which the vocabulary "
+                             f"lacks; known: {', '.join(self.vocab.colors)}")
+        material = self.vocab.materials.get(obj.material)
+        if material is None:
+            raise UsageError(f"object {index} has material {obj.material!r}, which the "
+                             f"vocabulary lacks; known: {', '.join(self.vocab.materials)}")
+        slot.material.baseColorFactor = (*self.vocab.rgb(obj.color), 1.0)
+        slot.material.metallicFactor = material.metallic
+        slot.material.roughnessFactor = material.roughness
+        slot.mesh.is_visible = True
+        self.scene.set_pose(slot.node, object_pose(obj))
+
+    def _update_lights(self, lights: Sequence[Light]) -> None:
+        """The 'key' light (or the first) is the shadowed directional light; others are points."""
+        key = next((l for l in lights if l.name == KEY_LIGHT), lights[0] if lights else None)
+        if key is not None:
+            self.key.intensity = float(key.intensity)
+            self.scene.set_pose(self.key_node, _look_from(np.asarray(key.location, float),
+                                                          np.zeros(3)))
+        else:
+            self.key.intensity = 0.0
+        points = [l for l in lights if l is not key]
+        while len(self._points) < len(points):
+            light = pyrender.PointLight(color=np.ones(3), intensity=0.0)
+            self._points.append((light, self.scene.add(light, pose=np.eye(4))))
+        while len(self._points) > len(points):
+            self.scene.remove_node(self._points.pop()[1])
+        for (light, node), source in zip(self._points, points):
+            light.intensity = float(source.intensity)
+            pose = np.eye(4)
+            pose[:3, 3] = source.location
+            self.scene.set_pose(node, pose)
+

@@ -1,0 +1,368 @@
+"""The renderer: exact masks, camera agreement, colours, metal vs rubber, determinism, reuse.
+
+GL tests share one Renderer (one OpenGL context per process) and skip, with the reason, only
+when no context can be made on this machine (EGL/llvmpipe works on plain CPUs).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import copy
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clevrlite.errors import ClevrliteError, GLUnavailableError, UsageError
+from clevrlite.render import BACKENDS, Renderer, gl_info, rest_height
+from clevrlite.render import geometry
+from clevrlite.scene import Camera, Light, Scene, SceneObject
+from clevrlite.vocab import Shape, Vocabulary, load_vocabulary
+
+W, H = 480, 320
+CLEVR_CAMERA = (7.4811, -6.5076, 5.3437)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def extended_vocab() -> Vocabulary:
+    """The default vocabulary plus the optional primitives, so one renderer covers them all."""
+    base = load_vocabulary()
+    shapes = {**base.shapes, "cone": Shape("cone", primitive="cone"),
+              "torus": Shape("torus", primitive="torus")}
+    return Vocabulary(shapes, base.colors, base.materials, base.sizes, base.attributes)
+
+
+VOCAB = extended_vocab()
+
+
+def camera(location=CLEVR_CAMERA, look_at=(0.0, 0.0, 0.0)) -> Camera:
+    return Camera(tuple(location), tuple(look_at), 49.13, W, H)
+
+
+def lights() -> list[Light]:
+    return [Light("key", (6.4467, -2.9052, 4.2584), 1.1),
+            Light("fill", (-4.6711, -4.0136, 3.0112), 14.0),
+            Light("back", (-1.1685, 2.6460, 5.8157), 45.0)]
+
+
+def obj(shape: str, color: str, material: str, size: str, x: float, y: float,
+        rotation: float = 0.0) -> SceneObject:
+    scale = VOCAB.sizes[size]
+    z = rest_height(VOCAB.shapes[shape], scale)
+    return SceneObject(shape, color, material, size, scale, (x, y, z), rotation)
+
+
+def scene(objects: list[SceneObject], index: int = 0, cam: Camera | None = None) -> Scene:
+    return Scene(index=index, seed=0, camera=cam or camera(), lights=lights(), objects=objects)
+
+
+def spread_scene() -> Scene:
+    """Six objects far enough apart that none hides another's centre."""
+    return scene([
+        obj("cube", "red", "rubber", "large", -2.0, -1.5, 30.0),
+        obj("sphere", "blue", "metal", "large", 1.5, 1.5),
+        obj("cylinder", "green", "rubber", "small", 1.8, -1.8, 10.0),
+        obj("sphere", "yellow", "rubber", "small", -1.5, 1.8),
+        obj("cylinder", "purple", "metal", "large", -2.5, 2.8),
+        obj("cube", "cyan", "metal", "small", 0.3, -0.2, 75.0),
+    ])
+
+
+def crowded_scene() -> Scene:
+    """Ten objects, some overlapping in the image."""
+    return scene([
+        obj("sphere", "purple", "metal", "large", -1.8, 1.2),
+        obj("sphere", "green", "metal", "large", 0.2, 2.6),
+        obj("cube", "yellow", "rubber", "large", 1.5, -1.2, 20.0),
+        obj("cube", "brown", "rubber", "small", -1.0, 2.8, 10.0),
+        obj("sphere", "yellow", "metal", "small", 0.5, 1.0),
+        obj("cylinder", "yellow", "rubber", "small", 1.6, 2.4),
+        obj("sphere", "blue", "metal", "small", -0.2, -0.6),
+        obj("cylinder", "purple", "rubber", "small", -1.4, -1.6),
+        obj("sphere", "purple", "rubber", "large", -2.2, -1.3),
+        obj("cylinder", "cyan", "metal", "small", 2.2, 0.6),
+    ], index=1)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    try:
+        r = Renderer(W, H, VOCAB)
+    except GLUnavailableError as exc:
+        pytest.skip(f"no OpenGL context on this machine: {exc}")
+    yield r
+    r.close()
+
+
+def erode(mask: np.ndarray, steps: int = 1) -> np.ndarray:
+    out = mask.copy()
+    for _ in range(steps):
+        inner = out.copy()
+        inner[1:] &= out[:-1]
+        inner[:-1] &= out[1:]
+        inner[:, 1:] &= out[:, :-1]
+        inner[:, :-1] &= out[:, 1:]
+        out = inner
+    return out
+
+
+def saturation(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(float)
+    hi, lo = rgb.max(-1), rgb.min(-1)
+    return np.where(hi > 0, (hi - lo) / np.maximum(hi, 1), 0.0)
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a process binds one GL platform for good)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, **env})
+
+
+# --- without GL ------------------------------------------------------------------------------
+
+def test_import_loads_no_gl():
+    out = run_python("import sys, clevrlite.render; "
+                     "assert 'OpenGL' not in sys.modules and 'pyrender' not in sys.modules")
+    assert out.returncode == 0, out.stderr
+
+
+def test_unknown_backend_is_a_usage_error():
+    assert BACKENDS == ("auto", "egl", "osmesa")
+    with pytest.raises(UsageError, match="auto, egl, osmesa"):
+        Renderer(W, H, VOCAB, backend="vulkan")
+
+
+@pytest.mark.parametrize("name", ["cube", "sphere", "cylinder", "cone", "torus"])
+def test_unit_meshes_fit_the_footprint_and_rest_on_the_floor(name):
+    mesh = geometry.unit_mesh(Shape(name, primitive=name))
+    radius = np.linalg.norm(mesh.positions[:, :2], axis=1).max()
+    assert 0.95 <= radius <= 1.0 + 1e-6
+    assert mesh.positions[:, 2].min() == pytest.approx(-mesh.rest_height, abs=1e-6)
+    tri = mesh.positions[mesh.indices]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    outward = (cross * mesh.normals[mesh.indices].mean(1)).sum(1)
+    assert (outward[np.linalg.norm(cross, axis=1) > 1e-9] > 0).all()  # counter-clockwise
+
+
+def test_rest_heights_follow_design_4_2():
+    assert rest_height(Shape("c", primitive="cube"), 0.7) == pytest.approx(0.7 / math.sqrt(2))
+    for prim in ("sphere", "cylinder", "cone"):
+        assert rest_height(Shape("s", primitive=prim), 0.35) == pytest.approx(0.35)
+
+
+def test_mesh_file_is_normalised(tmp_path):
+    trimesh = pytest.importorskip("trimesh")
+    box = trimesh.creation.box(extents=(4.0, 2.0, 6.0))
+    box.apply_translation((10.0, -3.0, 5.0))
+    path = tmp_path / "brick.obj"
+    box.export(path)
+    mesh = geometry.from_file(str(path))
+    assert np.linalg.norm(mesh.positions[:, :2], axis=1).max() == pytest.approx(1.0)
+    assert mesh.rest_height == pytest.approx(3.0 / math.hypot(2.0, 1.0))
+    assert mesh.positions[:, 2].min() == pytest.approx(-mesh.rest_height)
+
+
+def test_missing_gl_libraries_name_the_debian_packages():
+    out = run_python("""
+        import clevrlite.render.backend as backend
+        from clevrlite.errors import GLUnavailableError
+        from clevrlite.render import Renderer
+        from clevrlite.vocab import load_vocabulary
+        backend._can_load = lambda name: False
+        for name in ("egl", "osmesa"):
+            try:
+                Renderer(64, 64, load_vocabulary(), backend=name)
+            except GLUnavailableError as exc:
+                print(exc)
+    """)
+    assert out.returncode == 0, out.stderr
+    egl, osmesa = out.stdout.splitlines()
+    assert "libegl1 libegl-mesa0 libgl1-mesa-dri" in egl and "libosmesa6" in egl
+    assert "libosmesa6" in osmesa
+
+
+def test_bad_egl_device_id_is_one_clear_line():
+    out = run_python("""
+        from clevrlite.errors import GLUnavailableError
+        from clevrlite.render import Renderer
+        from clevrlite.vocab import load_vocabulary
+        try:
+            Renderer(64, 64, load_vocabulary(), backend="egl")
+        except GLUnavailableError as exc:
+            print(exc)
+    """, EGL_DEVICE_ID="gpu0")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith("EGL_DEVICE_ID='gpu0' is not a device index")
+
+
+# --- with GL ---------------------------------------------------------------------------------
+
+def test_gl_info_describes_the_context(renderer):
+    info = gl_info()
+    assert info["platform"] == renderer.platform
+    assert info["renderer"] and info["version"] and isinstance(info["software"], bool)
+
+
+def test_result_types(renderer):
+    result = renderer.render(spread_scene())
+    assert result.rgb.shape == (H, W, 3) and result.rgb.dtype == np.uint8
+    assert result.mask.shape == (H, W) and result.mask.dtype == np.uint16
+    assert result.depth.shape == (H, W) and result.depth.dtype == np.float32
+
+
+def test_mask_ids_are_exact_and_counts_consistent(renderer):
+    sc = crowded_scene()
+    result = renderer.render(sc)
+    ids, counts = np.unique(result.mask, return_counts=True)
+    assert set(ids.tolist()) == set(range(len(sc.objects) + 1))  # every object shows
+    assert counts.sum() == W * H
+    # depth is defined exactly where something was drawn; the floor fills the whole view
+    assert (result.depth > 0).all()
+    for i in range(1, len(sc.objects) + 1):
+        d = result.depth[result.mask == i]
+        assert d.min() > 3 and d.max() < 20
+
+
+def test_sphere_area_matches_the_pinhole_model(renderer):
+    sc = scene([obj("sphere", "gray", "rubber", "large", 0.0, 0.0)])
+    result = renderer.render(sc)
+    fx = sc.camera.intrinsics()[0, 0]
+    distance = np.linalg.norm(np.subtract(sc.camera.location, sc.objects[0].position))
+    expected = math.pi * (fx * 0.7) ** 2 / (distance ** 2 - 0.7 ** 2)  # silhouette, approx.
+    assert (result.mask == 1).sum() == pytest.approx(expected, rel=0.05)
+
+
+def test_projected_centres_land_in_their_masks(renderer):
+    sc = spread_scene()
+    result = renderer.render(sc)
+    centres = sc.camera.project(np.array([o.position for o in sc.objects]))
+    for i, (px, py, depth) in enumerate(centres):
+        assert result.mask[int(py), int(px)] == i + 1, (i, px, py)
+        surface = result.depth[int(py), int(px)]
+        assert depth - 1.5 * sc.objects[i].scale < surface < depth
+
+
+def test_silhouettes_in_rgb_match_the_mask(renderer):
+    sc = scene([obj("sphere", "red", "rubber", "large", -1.5, 0.5),
+                obj("cube", "blue", "rubber", "large", 1.0, -1.0, 40.0),
+                obj("cylinder", "yellow", "rubber", "large", 0.5, 2.0)])
+    result = renderer.render(sc)
+    sat = saturation(result.rgb)
+    objects = result.mask > 0
+    assert (sat[erode(objects)] > 0.3).mean() > 0.99
+    assert (sat[erode(~objects)] < 0.1).all()  # the floor stays gray, shadows included
+
+
+def test_rubber_colours_keep_their_hue(renderer):
+    colors = list(VOCAB.colors)
+    sc = scene([obj("sphere", c, "rubber", "small", -2.4 + 1.6 * (i % 4), -1.2 + 2.4 * (i // 4))
+                for i, c in enumerate(colors)])
+    result = renderer.render(sc)
+    for i, name in enumerate(colors):
+        pixels = result.rgb[erode(result.mask == i + 1, 2)].astype(float) / 255.0
+        h, s, v = colorsys.rgb_to_hsv(*np.median(pixels, axis=0))
+        h0, s0, _ = colorsys.rgb_to_hsv(*VOCAB.rgb(name))
+        if s0 < 0.1:
+            assert s < 0.1, name
+            continue
+        gap = min(abs(h - h0), 1 - abs(h - h0)) * 360
+        assert gap < 15, (name, gap)
+        assert s > 0.5 * s0, name
+
+
+@pytest.mark.parametrize("shape", ["sphere", "cube", "cylinder"])
+def test_metal_differs_from_rubber(renderer, shape):
+    sc = scene([obj(shape, "red", "rubber", "large", -0.9, 1.1, 30.0),
+                obj(shape, "red", "metal", "large", 1.1, -0.9, 30.0)])
+    result = renderer.render(sc)
+    lum = result.rgb.astype(float).mean(-1)
+    rubber, metal = lum[erode(result.mask == 1)], lum[erode(result.mask == 2)]
+    assert np.percentile(metal, 99) > np.percentile(rubber, 99) + 20
+    assert metal.std() > 1.5 * rubber.std()
+
+
+def test_rendering_is_deterministic(renderer):
+    first = renderer.render(crowded_scene())
+    renderer.render(spread_scene())
+    again = renderer.render(crowded_scene())
+    assert np.array_equal(first.rgb, again.rgb)
+    assert np.array_equal(first.mask, again.mask)
+    assert np.array_equal(first.depth, again.depth)
+
+
+def test_reuse_across_object_counts(renderer):
+    many = renderer.render(crowded_scene())
+    few_scene = scene(crowded_scene().objects[:3], index=2)
+    few = renderer.render(few_scene)
+    assert set(np.unique(few.mask).tolist()) == {0, 1, 2, 3}
+    none = renderer.render(scene([], index=3))
+    assert not none.mask.any()
+    again = renderer.render(crowded_scene())
+    assert np.array_equal(many.rgb, again.rgb) and np.array_equal(many.mask, again.mask)
+
+
+def test_optional_primitives_render(renderer):
+    sc = scene([obj("cone", "green", "rubber", "large", -1.0, 0.5),
+                obj("torus", "cyan", "metal", "large", 1.2, -0.8)])
+    result = renderer.render(sc)
+    assert (result.mask == 1).sum() > 1000 and (result.mask == 2).sum() > 1000
+
+
+def test_scene_is_not_mutated(renderer):
+    sc = crowded_scene()
+    before = copy.deepcopy(sc)
+    renderer.render(sc)
+    assert sc == before
+
+
+def test_bad_scenes_give_usage_errors(renderer):
+    wrong_size = scene([obj("cube", "red", "rubber", "large", 0.0, 0.0)])
+    wrong_size.camera = Camera(CLEVR_CAMERA, (0.0, 0.0, 0.0), 49.13, 320, 240)
+    with pytest.raises(UsageError, match="320x240"):
+        renderer.render(wrong_size)
+    unknown = scene([obj("cube", "red", "rubber", "large", 0.0, 0.0)])
+    unknown.objects[0].color = "magenta"
+    with pytest.raises(UsageError, match="magenta"):
+        renderer.render(unknown)
+
+
+def test_one_renderer_per_process(renderer):
+    with pytest.raises(ClevrliteError, match="already open"):
+        Renderer(W, H, VOCAB)
+
+
+def test_osmesa_backend_matches_egl(renderer, tmp_path):
+    """OSMesa runs in its own process (a process has one GL platform) and must neither
+    recompile shaders per frame nor differ from EGL."""
+    if renderer.platform != "egl":
+        pytest.skip("compares against EGL")
+    expected = renderer.render(spread_scene())
+    np.save(tmp_path / "egl.npy", expected.rgb)
+    code = f"""
+        import sys, numpy as np
+        sys.path.insert(0, {str(REPO / 'tests')!r})
+        from test_render import Renderer, VOCAB, W, H, spread_scene
+        from clevrlite.errors import GLUnavailableError
+        try:
+            r = Renderer(W, H, VOCAB, backend="osmesa")
+        except GLUnavailableError as exc:
+            print("SKIP", exc); raise SystemExit(0)
+        results = [r.render(spread_scene()) for _ in range(3)]
+        programs = len(r._gl._program_cache._program_cache)
+        results.append(r.render(spread_scene()))
+        assert len(r._gl._program_cache._program_cache) == programs, "shaders recompiled"
+        egl = np.load({str(tmp_path / 'egl.npy')!r})
+        assert all(np.array_equal(x.rgb, results[0].rgb) for x in results)
+        assert np.abs(results[0].rgb.astype(int) - egl).max() <= 2
+        print("OK")
+    """
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    if out.stdout.startswith("SKIP"):
+        pytest.skip(out.stdout.strip())
+    assert "OK" in out.stdout
