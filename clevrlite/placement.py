@@ -11,13 +11,13 @@ seeded from ``SeedSequence([seed, index])``, so the output does not depend on wo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from clevrlite.errors import PlacementError
+from clevrlite.render.geometry import rest_height  # pure numpy: the meshes' own proportions
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
 
@@ -29,9 +29,9 @@ LIGHT_JITTER = 1.0
 # (name, location, intensity): the key light is directional and shadowed (intensity in lux),
 # fill and back are point lights (intensity in candela, pyrender's units).
 LIGHTS = (
-    ("key", (6.4467, -2.9052, 4.2584), 3.0),
-    ("fill", (-4.6711, -4.0136, 3.0112), 20.0),
-    ("back", (-1.1685, 2.6460, 5.8157), 25.0),
+    ("key", (6.4467, -2.9052, 4.2584), 1.1),
+    ("fill", (-4.6711, -4.0136, 3.0112), 14.0),
+    ("back", (-1.1685, 2.6460, 5.8157), 45.0),
 )
 BASE_FLOOR_EXTENT = 3.0
 # Up to 10 objects the floor keeps CLEVR's [-3, 3] square. Beyond, the margin rule needs the
@@ -125,11 +125,6 @@ def _choice(rng: np.random.Generator, values: list):
     return values[int(rng.integers(len(values)))]
 
 
-def resting_height(shape_primitive: str | None, scale: float) -> float:
-    """Height of the centre above the floor: a cube's half-edge is scale/sqrt(2)."""
-    return scale / math.sqrt(2.0) if shape_primitive == "cube" else scale
-
-
 def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
           rng: np.random.Generator) -> None:
     """Give every object of ``scene`` a valid floor position, restarting when one won't fit.
@@ -143,7 +138,7 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
                            options, rng)
         if spots is not None:
             for obj, (x, y) in zip(scene.objects, spots):
-                z = resting_height(vocab.shapes[obj.shape].primitive, obj.scale)
+                z = rest_height(vocab.shapes[obj.shape], obj.scale)
                 obj.position = (float(x), float(y), z)
             return
     extent = scene.floor_extent
