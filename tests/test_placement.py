@@ -112,3 +112,12 @@ def test_impossible_placement_fails_fast_with_the_numbers():
     message = str(info.value)
     for words in ("40 objects", "4x4 floor", "min_dist 0.25", "margin 0.4"):
         assert words in message
+
+
+def test_scene_json_round_trips_through_from_dict():
+    scene = sample_scene(load_vocabulary(), 4, 9, PlacementOptions(prefix="MY", split="val"))
+    scene.objects[0].attributes["weight"] = 2.5
+    data = scene.to_dict()
+    again = type(scene).from_dict(data)
+    assert again.stem == "MY_val_000004"
+    assert again.to_dict() == data
