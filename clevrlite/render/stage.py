@@ -93,13 +93,26 @@ class _Slot:
         self.node = scene.add(self.mesh)
 
 
+class _Scene(pyrender.Scene):
+    """A pyrender Scene that binds its lights in a fixed order (by node name).
+
+    pyrender loops over a set of light nodes, hashed by address, so the shader summed the
+    point lights in a different order in each process and a few pixels differed by one level
+    between runs (and worker counts).
+    """
+
+    @property
+    def light_nodes(self) -> list:  # type: ignore[override]
+        return sorted(super().light_nodes, key=lambda node: node.name or "")
+
+
 class Stage:
     """The pyrender scene for a vocabulary; ``update`` loads a clevrlite Scene into it."""
 
     def __init__(self, vocab: Vocabulary, width: int, height: int, shadow_size: int) -> None:
         self.vocab = vocab
-        self.scene = pyrender.Scene(bg_color=(*look.BACKGROUND_SRGB, 1.0),
-                                    ambient_light=look.AMBIENT_RGB)
+        self.scene = _Scene(bg_color=(*look.BACKGROUND_SRGB, 1.0),
+                            ambient_light=look.AMBIENT_RGB)
         self._pools: dict[str, list[_Slot]] = {}
         self.camera = pyrender.PerspectiveCamera(yfov=1.0, znear=look.Z_NEAR,
                                                  aspectRatio=width / height)
@@ -109,7 +122,7 @@ class Stage:
         self.key = pyrender.DirectionalLight(color=np.ones(3),
                                              intensity=look.DEFAULT_INTENSITIES["key"])
         self.key.shadow_texture = ShadowTexture(shadow_size)
-        self.key_node = self.scene.add(self.key, pose=np.eye(4))
+        self.key_node = self.scene.add(self.key, name="light_0_key", pose=np.eye(4))
         self._points: list[tuple[pyrender.PointLight, Any]] = []
 
     @staticmethod
@@ -193,7 +206,8 @@ class Stage:
         points = [l for l in lights if l is not key]
         while len(self._points) < len(points):
             light = pyrender.PointLight(color=np.ones(3), intensity=0.0)
-            self._points.append((light, self.scene.add(light, pose=np.eye(4))))
+            name = f"light_{len(self._points) + 1:03d}"
+            self._points.append((light, self.scene.add(light, name=name, pose=np.eye(4))))
         while len(self._points) > len(points):
             self.scene.remove_node(self._points.pop()[1])
         for (light, node), source in zip(self._points, points):
