@@ -24,6 +24,7 @@ from pyrender.renderer import Renderer as PyrenderRenderer
 from pyrender.sampler import Sampler
 from pyrender.texture import Texture
 
+from clevrlite.errors import ClevrliteError
 from clevrlite.render.shaders import ClevrProgramCache
 
 COLOR_FLAGS = RenderFlags.OFFSCREEN | RenderFlags.SHADOWS_DIRECTIONAL
@@ -176,6 +177,10 @@ class PassRenderer(PyrenderRenderer):
 
 def _framebuffer(width: int, height: int, samples: int) -> tuple[int, int, int]:
     """A framebuffer with RGBA8 colour and 24-bit depth renderbuffers (multisampled if asked)."""
+    limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
+    if max(width, height) > limit:
+        raise ClevrliteError(f"a {width}x{height} image exceeds this GL driver's largest side "
+                             f"of {limit} pixels; render smaller images")
     color, depth = GL.glGenRenderbuffers(2)
     for buf, fmt in ((color, GL.GL_RGBA8), (depth, GL.GL_DEPTH_COMPONENT24)):
         GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
@@ -191,6 +196,6 @@ def _framebuffer(width: int, height: int, samples: int) -> tuple[int, int, int]:
                                  GL.GL_RENDERBUFFER, depth)
     status = GL.glCheckFramebufferStatus(GL.GL_DRAW_FRAMEBUFFER)
     if status != GL.GL_FRAMEBUFFER_COMPLETE:
-        raise RuntimeError(f"offscreen framebuffer incomplete (status {status:#x}, "
+        raise ClevrliteError(f"offscreen framebuffer incomplete (status {status:#x}, "
                            f"{samples} samples)")
     return int(fb), int(color), int(depth)
