@@ -59,6 +59,11 @@ class FormatList(click.ParamType):
         return items
 
 
+def _workers(value: int | None) -> int:
+    """--workers as given (0 and below are refused later, by name), else the CPU count."""
+    return value if value is not None else os.cpu_count() or 1
+
+
 def _formats(value: str):
     return () if value.strip() == "none" else FormatList().convert(value, None, None)
 
@@ -108,7 +113,7 @@ def render(n_objects, count, out, seed, width, height, formats, workers, backend
         out=out, count=count, seed=seed, start_index=start_index,
         placement=PlacementOptions(n_objects=n_objects, width=width, height=height,
                                    floor_extent=floor_extent, split=split, prefix=prefix),
-        formats=_formats(formats), workers=workers or os.cpu_count() or 1, backend=backend,
+        formats=_formats(formats), workers=_workers(workers), backend=backend,
         properties=str(properties) if properties else None, resume=resume,
         min_pixels=min_pixels)
     start = time.perf_counter()
@@ -168,7 +173,7 @@ def benchmark(size, unimodal_size, out, seed, n_objects, shots, cot, fmt, precis
     options = BenchmarkOptions(
         out=out, size=size, unimodal_size=unimodal_size, seed=seed, n_objects=n_objects,
         shots=shots, cot=cot, fmt=fmt, precision=precision, balance_linking=balance_linking,
-        workers=workers or os.cpu_count() or 1, backend=backend,
+        workers=_workers(workers), backend=backend,
         properties=str(properties) if properties else None, resume=resume,
         mate_compat=mate_compat)
     start = time.perf_counter()
@@ -251,6 +256,9 @@ def inspect(scene_file, attributes) -> None:
     click.echo(describe(scene_file, [a.strip() for a in attributes.split(",") if a.strip()]))
 
 
+RESUMABLE = ("render", "benchmark")  # commands whose killed or failed runs --resume continues
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and turn every user error into one line."""
     args = sys.argv[1:] if argv is None else argv
@@ -268,6 +276,12 @@ def main(argv: list[str] | None = None) -> None:
     except ClevrliteError as exc:
         click.echo(f"{prog}: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # the machine, not clevrlite: disk full, file system gone, ...
+        path = exc.filename2 or exc.filename  # a failed rename names its target second
+        where = f": {path}" if path else ""
+        kept = "; finished files are kept (use --resume)" if command in RESUMABLE else ""
+        click.echo(f"{prog}: error: {exc.strerror or exc}{where}{kept}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo(f"{prog}: interrupted; finished files are kept (use --resume)", err=True)
         sys.exit(130)

@@ -29,6 +29,9 @@ from clevrlite.vocab import Vocabulary, load_vocabulary
 # files are only slightly larger (benchmarks/RESULTS.md has the measurement).
 PNG_COMPRESS_LEVEL = 1
 SUBDIRS = ("images", "masks", "scenes", "text")
+# The largest image side every supported driver can render (GL_MAX_RENDERBUFFER_SIZE of
+# Mesa llvmpipe; GPUs allow at least as much). Larger sizes failed deep inside OpenGL.
+MAX_IMAGE_SIDE = 16384
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,8 @@ def validate_options(options: RenderOptions) -> Vocabulary:
     if options.min_pixels < 0:
         raise UsageError(f"--min-pixels must be 0 or more, got {options.min_pixels}")
     p = options.placement
-    if p.width < 16 or p.height < 16:
-        raise UsageError(f"--width and --height must be at least 16 pixels, "
+    if not (16 <= p.width <= MAX_IMAGE_SIDE and 16 <= p.height <= MAX_IMAGE_SIDE):
+        raise UsageError(f"--width and --height must be 16 to {MAX_IMAGE_SIDE} pixels, "
                          f"got {p.width}x{p.height}")
     lo, hi = p.n_objects
     if lo < 1 or hi < lo:
@@ -220,8 +223,7 @@ def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary
             if not (options.resume and scene_complete(out, scene_stem(p.prefix, p.split, i),
                                                       options.formats))]
     summary = RunSummary(skipped=len(indices) - len(todo))
-    for sub in SUBDIRS:
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    created = fsutil.make_dirs(out, SUBDIRS)
     bar = _progress_bar(len(todo), progress)
     try:
         jobs = pool.run(partial(render_one, options), todo, options.workers,
@@ -231,6 +233,9 @@ def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary
             for stage, secs in timings.items():
                 summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
             bar.update(1)
+    except BaseException:
+        fsutil.remove_empty_dirs(created)  # a run that wrote nothing leaves nothing behind
+        raise
     finally:
         bar.close()
     write_combined(options, indices)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -54,19 +55,68 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
 
 
 def remove_stale_temps(folder: Path) -> int:
-    """Delete temporary files left by a killed run under ``folder``; returns how many."""
+    """Delete temporary files left by killed runs under ``folder``; returns how many.
+
+    A temporary file whose writer is still alive (another shard writing into the same folder)
+    is kept: deleting it would make that writer's rename fail.
+    """
     if not folder.is_dir():
         return 0
-    stale = list(folder.rglob(f".*{TMP_SUFFIX}"))
+    stale = [p for p in folder.rglob(f".*{TMP_SUFFIX}") if not _writer_alive(p)]
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
 
 
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that named temporary file ``tmp`` (see temp_name) still runs."""
+    pid = tmp.name[: -len(TMP_SUFFIX)].rpartition(".")[2]
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to another user
+        return True
+    return True
+
+
+def make_dirs(root: Path, subdirs: Iterable[str] = ()) -> list[Path]:
+    """Create ``root`` (with its parents) and ``root/sub`` for each of ``subdirs``.
+
+    Returns the directories this call created, parents first, so a run that fails before
+    writing anything can take them away again with remove_empty_dirs.
+    """
+    missing = []
+    probe = root
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    created = []
+    for path in [*reversed(missing), *(root / sub for sub in subdirs)]:
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        created.append(path)
+    return created
+
+
+def remove_empty_dirs(paths: Iterable[Path]) -> None:
+    """Remove the given directories that are still empty, deepest first; keep the rest."""
+    for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+
+
 def check_writable(out: Path, flag: str = "--out") -> None:
     """Fail early with a usage error if ``out`` cannot be created or written to.
 
-    Creates nothing: it looks at the deepest existing ancestor, so a bad run leaves no trace.
+    Leaves no trace: it creates and removes a probe directory in the deepest existing ancestor,
+    which also catches read-only and virtual file systems (/proc) and works when run as root.
     """
     probe = out.resolve()
     while not probe.exists():
@@ -74,6 +124,9 @@ def check_writable(out: Path, flag: str = "--out") -> None:
     if not probe.is_dir():
         raise UsageError(f"{flag} {str(out)!r}: {str(probe)!r} is a file, not a directory; "
                          f"choose another path")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {str(out)!r} is not writable ({str(probe)!r} denies "
-                         f"writing); choose a writable directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".clevrlite-probe-", dir=probe))
+    except OSError as exc:
+        raise UsageError(f"{flag} {str(out)!r} is not writable (cannot create files in "
+                         f"{str(probe)!r}: {exc.strerror or exc}); choose a writable "
+                         f"directory") from None

@@ -7,8 +7,12 @@ hang; at most a few items per worker are in flight, so memory stays flat on long
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
@@ -17,13 +21,42 @@ from clevrlite.errors import ClevrliteError
 
 # State of the current process's worker: what the job's setup function returned.
 _STATE: dict[str, Any] = {}
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
-def _init(setup: Callable[[], Any], single_threaded_gl: bool) -> None:
+def _init(setup: Callable[[], Any], single_threaded_gl: bool,
+          parent: int | None = None) -> None:
+    if parent is not None:
+        _exit_with_parent(parent)
     if single_threaded_gl:
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker
     _STATE.clear()
     _STATE["setup"] = setup
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker as soon as process ``parent`` dies (say by kill -9 or pre-emption).
+
+    Otherwise orphaned workers would keep their GL contexts and memory for ever, and keep
+    writing into the output folder while a --resume run works there. (Linux sends the signal
+    when the thread that started the worker ends; run() starts them from the thread that
+    iterates it, which outlives the pool.)
+    """
+    try:  # Linux: the kernel kills us the moment the parent exits
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # elsewhere: poll
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="clevrlite-parent-watch", daemon=True).start()
 
 
 def _call(job: Callable[[Any, Any], Any], item: Any) -> Any:
@@ -58,7 +91,7 @@ def run(job: Callable[[Any, Any], Any], items: Iterable[Any], workers: int,
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                             initargs=(setup, True)) as executor:
+                             initargs=(setup, True, os.getpid())) as executor:
         pending: set = set()
         queue = iter(items)
         try:

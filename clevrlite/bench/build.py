@@ -99,15 +99,18 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
                      options.balance_linking, options.shots)
     out = options.out
     fsutil.remove_stale_temps(out)
-    for sub in ("images", "masks", "scenes", PARTS):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    created = fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
     todo = [s for s in plan if not (options.resume and _part_path(out, s).is_file())]
     from tqdm import tqdm
 
-    with tqdm(total=len(todo), unit="instance", disable=not progress) as bar:
-        for _ in pool.run(partial(build_instance, options), todo, options.workers,
-                          partial(_make_worker, options)):
-            bar.update(1)
+    try:
+        with tqdm(total=len(todo), unit="instance", disable=not progress) as bar:
+            for _ in pool.run(partial(build_instance, options), todo, options.workers,
+                              partial(_make_worker, options)):
+                bar.update(1)
+    except BaseException:
+        fsutil.remove_empty_dirs(created)  # a build that wrote nothing leaves nothing behind
+        raise
     return _write_outputs(options, plan, vocab)
 
 
