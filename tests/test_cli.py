@@ -1,0 +1,323 @@
+"""The `clevrlite` console script as users run it: help, version, and the bad-input matrix.
+
+Every mistake a user can make gives exactly one line on stderr naming the problem, exit code 2
+(usage) or 1 (runtime), never a traceback, and leaves no output directory behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clevrlite import __version__
+from clevrlite.cli import cli
+
+
+def clevrlite_command() -> list[str]:
+    """The installed console script next to this interpreter, else the module entry point."""
+    script = Path(sys.prefix) / "bin" / "clevrlite"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*clevrlite_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    """The run failed with ``code`` and a single stderr line that contains every word."""
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == code, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("clevrlite"), lines[0]
+    assert "error:" in lines[0]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def scene_file(tmp_path_factory) -> Path:
+    """One small rendered scene's JSON file."""
+    out = tmp_path_factory.mktemp("one") / "out"
+    proc = run_cli("render", "--count", "1", "--workers", "1", "--width", "96", "--height",
+                   "64", "--min-pixels", "10", "--n-objects", "4", "--formats", "none",
+                   "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out / "scenes" / "CLEVRLITE_new_000000.json"
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory) -> Path:
+    """A two-instance benchmark to score predictions against."""
+    out = tmp_path_factory.mktemp("bench") / "bench"
+    proc = run_cli("benchmark", "--size", "2", "--unimodal-size", "0", "--shots", "0",
+                   "--n-objects", "3", "--workers", "1", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+# ------------------------------------------------------------------------- help and version
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_help_works_for_every_command(command):
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"Usage: clevrlite {command}")
+    assert proc.stderr == ""
+
+
+def test_top_level_help_lists_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in cli.commands:
+        assert command in proc.stdout
+
+
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"clevrlite, version {__version__}"
+
+
+def test_unknown_command_and_option_are_usage_errors():
+    assert_one_line_error(run_cli("paint"), 2, "paint")
+    assert_one_line_error(run_cli("render", "--colour", "red"), 2, "--colour")
+
+
+# ------------------------------------------------------------------------ bad-input matrix
+
+# Small runs, so that a check that stops working costs seconds, not minutes.
+CHEAP_RENDER = ["--count", "1", "--width", "64", "--height", "48", "--min-pixels", "5",
+                "--workers", "1"]
+CHEAP_BENCHMARK = ["--size", "2", "--unimodal-size", "0", "--shots", "0", "--n-objects", "3",
+                   "--workers", "1"]
+
+RENDER_USAGE_ERRORS = [
+    # (arguments, words the message must contain)
+    (["--n-objects", "0"], ["--n-objects", "at least 1"]),
+    (["--n-objects", "11..3"], ["--n-objects", "11..3", "3..11"]),
+    (["--n-objects", "3..x"], ["--n-objects", "3..x"]),
+    (["--count", "-1"], ["--count", "-1"]),
+    (["--count", "0"], ["--count"]),
+    (["--width", "0"], ["--width", "0x48"]),
+    (["--height", "-5"], ["--height"]),
+    (["--width", "100000"], ["--width", "16384"]),
+    (["--formats", "foo"], ["'foo'", "json,yaml,xml,text"]),
+    (["--workers", "0"], ["--workers", "0"]),
+    (["--workers", "-2"], ["--workers"]),
+    (["--min-pixels", "-1"], ["--min-pixels"]),
+    (["--start-index", "-1"], ["--start-index"]),
+    (["--floor-extent", "0"], ["--floor-extent"]),
+    (["--backend", "vulkan"], ["--backend", "vulkan"]),
+    (["--prefix", "a/b"], ["--prefix"]),
+]
+
+
+@pytest.mark.parametrize("args,words", RENDER_USAGE_ERRORS,
+                         ids=[" ".join(a) for a, _ in RENDER_USAGE_ERRORS])
+def test_render_rejects_bad_values(tmp_path, args, words):
+    out = tmp_path / "out"
+    proc = run_cli("render", *CHEAP_RENDER, *args, "--out", str(out))  # the last value wins
+    assert_one_line_error(proc, 2, *words)
+    assert not out.exists()
+
+
+PROPERTIES_ERRORS = [
+    # (file name, contents or None for a missing file, words the message must contain)
+    ("missing.json", None, ["missing.json", "does not exist"]),
+    ("broken.json", '{"colors": {"pink": [1, 2, 3]}', ["broken.json", "not valid JSON"]),
+    ("list.json", "[1, 2, 3]", ["list.json", "JSON object"]),
+    ("section.json", '{"colors": ["pink"]}', ["'colors'", "JSON object"]),
+    ("size.json", '{"sizes": {"huge": "big"}}', ["'huge'", "scale"]),
+    ("material.json", '{"materials": {"glass": {"metallic": "yes"}}}', ["'glass'", "metallic"]),
+    ("unknown_section.json", '{"textures": {}}', ["'textures'"]),
+    ("pink_null.json", '{"colors": {"pink": null}}', ["'pink'", "RGB"]),
+    ("pink_name.json", '{"colors": {"pink": "pink"}}', ["'pink'", "RGB"]),
+    ("pink_range.json", '{"colors": {"pink": [255, 300, 0]}}', ["'pink'", "0-255"]),
+]
+
+
+@pytest.mark.parametrize("name,text,words", PROPERTIES_ERRORS,
+                         ids=[name for name, _, _ in PROPERTIES_ERRORS])
+def test_render_rejects_bad_properties_files(tmp_path, name, text, words):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    out = tmp_path / "out"
+    proc = run_cli("render", *CHEAP_RENDER, "--properties", str(path), "--out", str(out))
+    assert_one_line_error(proc, 2, *words)
+    assert not out.exists()
+
+
+def test_properties_file_that_is_a_directory(tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("render", *CHEAP_RENDER, "--properties", str(tmp_path), "--out", str(out))
+    assert_one_line_error(proc, 2, str(tmp_path))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["render", "benchmark"])
+def test_out_under_a_regular_file_is_a_usage_error(tmp_path, command):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    cheap = CHEAP_RENDER if command == "render" else CHEAP_BENCHMARK
+    proc = run_cli(command, *cheap, "--out", str(blocker / "sub"))
+    assert_one_line_error(proc, 2, "--out", "file.txt", "not a directory")
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_out_on_a_file_system_that_refuses_writes_is_a_usage_error():
+    # Permissions do not stop root, but /proc refuses new files for everyone.
+    proc = run_cli("render", *CHEAP_RENDER, "--out", "/proc/clevrlite-out")
+    assert_one_line_error(proc, 2, "--out", "/proc/clevrlite-out", "not writable")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through directory permissions")
+def test_out_in_a_read_only_directory_is_a_usage_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    proc = run_cli("render", *CHEAP_RENDER, "--out", str(locked / "out"))
+    assert_one_line_error(proc, 2, "not writable")
+    assert not (locked / "out").exists()
+
+
+def test_impossible_placement_fails_fast_naming_the_numbers(tmp_path):
+    out = tmp_path / "out"
+    start = time.monotonic()
+    proc = run_cli("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
+                   "--workers", "1", "--width", "64", "--height", "48", "--out", str(out))
+    assert time.monotonic() - start < 30
+    line = assert_one_line_error(proc, 1, "40 objects", "4x4", "min_dist 0.25")
+    assert "fewer objects or a larger floor" in line
+    assert not out.exists()
+
+
+def test_a_failing_run_keeps_an_existing_out_directory_and_its_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    proc = run_cli("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
+                   "--workers", "1", "--width", "64", "--height", "48", "--out", str(out))
+    assert_one_line_error(proc, 1, "40 objects")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_file_system_errors_during_a_run_are_one_line(tmp_path):
+    """Say, a final name taken by a directory: the OS refuses the rename; no traceback."""
+    out = tmp_path / "out"
+    (out / "images" / "CLEVRLITE_new_000000.png").mkdir(parents=True)
+    proc = run_cli("render", "--count", "1", "--workers", "1", "--width", "64", "--height",
+                   "48", "--min-pixels", "5", "--n-objects", "3", "--out", str(out))
+    assert_one_line_error(proc, 1, "CLEVRLITE_new_000000.png")
+    assert not list(out.rglob("*.part"))
+
+
+BENCHMARK_USAGE_ERRORS = [
+    (["--size", "0"], ["--size", "0"]),
+    (["--size", "-4"], ["--size"]),
+    (["--unimodal-size", "-1"], ["--unimodal-size"]),
+    (["--n-objects", "1"], ["--n-objects"]),
+    (["--n-objects", "5..2"], ["--n-objects", "5..2"]),
+    (["--shots", "3"], ["--shots"]),
+    (["--precision", "9"], ["--precision"]),
+    (["--format", "csv"], ["--format", "csv"]),
+    (["--workers", "0"], ["--workers"]),
+]
+
+
+@pytest.mark.parametrize("args,words", BENCHMARK_USAGE_ERRORS,
+                         ids=[" ".join(a) for a, _ in BENCHMARK_USAGE_ERRORS])
+def test_benchmark_rejects_bad_values(tmp_path, args, words):
+    out = tmp_path / "bench"
+    proc = run_cli("benchmark", *CHEAP_BENCHMARK, *args, "--out", str(out))
+    assert_one_line_error(proc, 2, *words)
+    assert not out.exists()
+
+
+def test_benchmark_rejects_bad_properties(tmp_path):
+    path = tmp_path / "props.json"
+    path.write_text('{"colors": {"pink": null}}')
+    out = tmp_path / "bench"
+    proc = run_cli("benchmark", *CHEAP_BENCHMARK, "--properties", str(path), "--out", str(out))
+    assert_one_line_error(proc, 2, "'pink'")
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------------- score
+
+GARBAGE_PREDICTIONS = {
+    "binary": (b"\x00\xff\xfe\x80garbage\n", ["not UTF-8"]),
+    "prose": (b"the answer is red\n", [":1:", "not a JSON line"]),
+    "json_list": (b"[1, 2, 3]\n", [":1:", "JSON object"]),
+    "no_prediction_key": (b'{"id": "cm_000000"}\n', [":1:", "'prediction'"]),
+    "prediction_not_text": (b'{"id": "cm_000000", "prediction": {"answer": 1}}\n',
+                            [":1:", "string"]),
+    "second_line_truncated": (b'{"id": "cm_000000", "prediction": "red"}\n{"id": "cm_0',
+                              [":2:", "not a JSON line"]),
+    "empty": (b"", ["no predictions"]),
+    "other_benchmark": (b'{"id": "elsewhere_1", "prediction": "red"}\n', ["none of the 1 ids"]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE_PREDICTIONS))
+def test_score_rejects_garbage_predictions(tmp_path, bench_dir, kind):
+    data, words = GARBAGE_PREDICTIONS[kind]
+    path = tmp_path / "predictions.jsonl"
+    path.write_bytes(data)
+    proc = run_cli("score", "--benchmark", str(bench_dir), "--predictions", str(path))
+    assert_one_line_error(proc, 2, *words)
+
+
+def test_score_missing_files(tmp_path, bench_dir):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "cm_000000", "prediction": "red"}\n')
+    assert_one_line_error(run_cli("score", "--benchmark", str(tmp_path / "nope"),
+                                  "--predictions", str(preds)), 2, "nope")
+    assert_one_line_error(run_cli("score", "--benchmark", str(bench_dir),
+                                  "--predictions", str(tmp_path / "none.jsonl")),
+                          2, "none.jsonl")
+
+
+def test_score_accepts_a_real_predictions_file(tmp_path, bench_dir):
+    """The garbage tests above fail for the right reason: good input does score."""
+    preds = tmp_path / "oracle.jsonl"
+    proc = run_cli("baseline", "oracle", "--benchmark", str(bench_dir), "--out", str(preds))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("score", "--benchmark", str(bench_dir), "--predictions", str(preds),
+                   "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["overall"] == 100.0
+
+
+# --------------------------------------------------------------------------------- inspect
+
+def test_inspect_a_rendered_scene(scene_file):
+    proc = run_cli("inspect", str(scene_file))
+    assert proc.returncode == 0, proc.stderr
+    objects = json.loads(scene_file.read_text())["objects"]
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [o["name"] for o in objects]
+    assert all("minimal linking sets:" in line for line in lines)
+
+
+def test_inspect_bad_files(tmp_path, scene_file):
+    assert_one_line_error(run_cli("inspect", str(tmp_path / "missing.json")), 2,
+                          "missing.json", "does not exist")
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\x89PNG not json")
+    assert_one_line_error(run_cli("inspect", str(garbage)), 2, "garbage.json")
+    no_objects = tmp_path / "no_objects.json"
+    no_objects.write_text('{"scenes": []}')
+    assert_one_line_error(run_cli("inspect", str(no_objects)), 2, "objects")
+    assert_one_line_error(run_cli("inspect", str(scene_file), "--attributes", "shape,smell"),
+                          2, "'smell'")
