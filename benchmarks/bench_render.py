@@ -31,18 +31,23 @@ def peak_rss_mib(children: bool) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
-def throughput(n_objects: int, workers: int, scenes: int) -> None:
-    """One row: scenes/s, speed-up over Blender, per-scene stage ms, peak RSS."""
+def throughput(spec: str, workers: int, scenes: int) -> None:
+    """One row for object count ``spec`` (N or A..B): scenes/s, stage ms, peak RSS."""
+    low, _, high = spec.partition("..")
+    counts = (int(low), int(high or low))
+    # past 15 objects small ones fall under the 200-pixel rule at 480x320 (README)
+    width, height = (480, 320) if counts[1] <= 15 else (960, 640)
     with tempfile.TemporaryDirectory() as tmp:
         options = RenderOptions(out=Path(tmp), count=scenes, workers=workers, seed=1,
-                                placement=PlacementOptions(n_objects=(n_objects, n_objects)))
+                                placement=PlacementOptions(n_objects=counts,
+                                                           width=width, height=height))
         start = time.perf_counter()
         summary = render_dataset(options)
         secs = time.perf_counter() - start
     rate = scenes / secs
     stages = "  ".join(f"{k} {1000 * v / scenes:5.1f}"
                        for k, v in sorted(summary.stage_seconds.items()))
-    print(f"{n_objects:>3} objects  {workers} worker(s)  {rate:6.1f} scenes/s  "
+    print(f"{spec:>5} objects {width}x{height}  {workers} worker(s)  {rate:6.1f} scenes/s  "
           f"{rate * BLENDER_SECONDS_PER_IMAGE:6.0f}x Blender  | ms/scene per worker: {stages}  "
           f"| peak RSS {peak_rss_mib(workers > 1):.0f} MiB", flush=True)
 
@@ -80,16 +85,17 @@ def benchmark(size: int, workers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenes", type=int, default=40)
-    parser.add_argument("--objects", default="3,10,30")
+    parser.add_argument("--objects", default="3..10,3,10,30",
+                        help="comma-separated object counts, N or A..B")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--leak", type=int, default=0)
     parser.add_argument("--benchmark", type=int, default=0)
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
-    for n in map(int, args.objects.split(",")):
+    for spec in args.objects.split(","):
         for workers in map(int, args.workers.split(",")):
-            throughput(n, workers, args.scenes)
+            throughput(spec, workers, args.scenes)
     if args.leak:
         leak(args.leak)
     if args.benchmark:
