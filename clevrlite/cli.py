@@ -196,8 +196,9 @@ def doctor(backend, as_json) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
+    width = max(map(len, info))
     for key, value in info.items():
-        click.echo(f"{key:>10}: {value}")
+        click.echo(f"{key:>{width}}: {value}")
     if info.get("software"):
         click.echo("rendering runs on the CPU (software rasterizer); fine for small runs, "
                    "a GPU node with EGL is much faster")
