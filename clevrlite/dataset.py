@@ -106,7 +106,9 @@ class SceneMaker:
                 place(scene, self.vocab, placement, rng)
                 t = self._timed("sample+place", t)
             result = self.renderer.render(scene)
-            t = self._timed("render", t)
+            for stage, secs in self.renderer.last_timings.items():
+                self.timings[stage] = self.timings.get(stage, 0.0) + secs
+            t = time.perf_counter()
             annotate(scene, result.mask)
             t = self._timed("annotate", t)
             if smallest_visible(scene) >= self.min_pixels:

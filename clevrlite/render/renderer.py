@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -71,6 +72,7 @@ class Renderer:
             _live, _live_pid = self, os.getpid()
         self._pid = os.getpid()
         self.platform = platform
+        self.last_timings: dict[str, float] = {}  # seconds of each pass of the last render
         try:
             self._setup()
         except BaseException:
@@ -104,13 +106,18 @@ class Renderer:
         if len(scene.objects) > MAX_OBJECTS:
             raise UsageError(f"scene {scene.index} has {len(scene.objects)} objects; at most "
                              f"{MAX_OBJECTS} fit in a 16-bit mask")
+        start = time.perf_counter()
         self._offscreen._platform.make_current()
         seg_map = self._stage.update(scene)
         self._gl.shadow_view = self._stage.shadow_view(scene)
-        rgb = self._gl.color_pass(self._stage.scene)
+        rgb = self._gl.color_pass(self._stage.scene)  # shadow map, then colour; reads pixels
+        middle = time.perf_counter()
         ids, raw_depth = self._gl.seg_pass(self._stage.scene, seg_map)
         mask = ids[..., 0].astype(np.uint16) | (ids[..., 1].astype(np.uint16) << 8)
-        return RenderResult(rgb=rgb, mask=mask, depth=self._linear_depth(raw_depth))
+        result = RenderResult(rgb=rgb, mask=mask, depth=self._linear_depth(raw_depth))
+        self.last_timings = {"colour pass": middle - start,
+                             "mask pass": time.perf_counter() - middle}
+        return result
 
     def _linear_depth(self, raw: np.ndarray) -> np.ndarray:
         """Depth-buffer values in [0, 1] to camera-axis distance; 0 where nothing was drawn."""
