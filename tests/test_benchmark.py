@@ -174,3 +174,23 @@ def test_mate_compat_files(tmp_path):
             assert len(line["few_shot_attributes"]) == shots
             assert line["input_str"].count("Example ") == shots
             assert ("Reasoning:" in line["input_str"]) == stem.endswith("cot")
+
+
+def test_numeric_pointers_stay_distinct_at_the_shown_precision():
+    import numpy as np
+
+    from clevrlite.bench.construct import construct
+    from clevrlite.bench.plan import InstanceSpec
+    from clevrlite.placement import sample_attributes
+    from clevrlite.vocab import parse_vocabulary, DEFAULT_PROPERTIES
+
+    data = json.loads(DEFAULT_PROPERTIES.read_text())
+    data["attributes"] = {"weight": {"side": "text", "range": [1.0, 1.05], "decimals": 4}}
+    vocab = parse_vocabulary(data, where="test")
+    spec = InstanceSpec(0, "cross_modal", 5, "data2img", "weight", "color")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        objects = [sample_attributes(vocab, rng) for _ in range(5)]
+        construct(spec, objects, rng, vocab, Roles.for_vocab(vocab), 2, 0)
+        shown = [round(o.attributes["weight"], 2) for o in objects]
+        assert len(set(shown)) == 5

@@ -75,7 +75,8 @@ def _make_numbers_distinct(dicts: list[dict], vocab: Vocabulary, rng: np.random.
     numeric.update({n: (a.range, a.decimals) for n, a in vocab.attributes.items()
                     if a.range is not None})
     for name, ((low, high), decimals) in numeric.items():
-        digits = precision if decimals is None else decimals
+        shown = [d for d in (precision, decimals) if d is not None]
+        digits = min(shown) if shown else None  # distinct as the text will show them
         seen: set = set()
         for d in dicts:
             for _ in range(1000):
