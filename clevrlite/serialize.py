@@ -258,10 +258,30 @@ _YamlDumper.add_representer(
     _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
-def _yaml_dumps(objects: list[dict[str, Any]]) -> str:
+# libyaml's emitter is four times faster and writes the same bytes as the Python one when
+# every key and string is printable ASCII (tested); beyond that their escapes differ, so the
+# Python emitter stays the reference for everything else.
+_FastYamlDumper = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastYamlDumper(yaml.CSafeDumper):  # type: ignore[no-redef]
+        """_YamlDumper's representers on libyaml's emitter."""
+
+    for _type, _represent in _YamlDumper.yaml_representers.items():
+        _FastYamlDumper.add_representer(_type, _represent)
+
+
+def _printable_ascii(objects: list[dict[str, Any]]) -> bool:
+    return all(k.isascii() and k.isprintable() and (not isinstance(v, str)
+                                                    or (v.isascii() and v.isprintable()))
+               for o in objects for k, v in o.items())
+
+
+def _yaml_dumps(objects: list[dict[str, Any]], *, fast: bool = True) -> str:
     data = {"objects": [{k: _FlowList(v) if isinstance(v, list) else v for k, v in o.items()}
                         for o in objects]}
-    out = yaml.dump(data, Dumper=_YamlDumper, sort_keys=False, default_flow_style=False,
+    dumper = (_FastYamlDumper if fast and _FastYamlDumper is not None
+              and _printable_ascii(objects) else _YamlDumper)
+    out = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
                     allow_unicode=True, width=2**31 - 1)
     return out.rstrip("\n")
 

@@ -365,3 +365,21 @@ def test_bad_dumps_input():
     for bad in (["color", "color"], "color", [["color"]], [1]):
         with pytest.raises(UsageError):
             dumps(SCENE, "json", attributes=bad)
+
+
+ASCII_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+
+
+@pytest.mark.skipif(not getattr(yaml, "__with_libyaml__", False), reason="no libyaml")
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.dictionaries(
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=8),
+    st.one_of(ASCII_TEXT, st.integers(-10**9, 10**9), st.booleans(), st.none(),
+              st.floats(allow_nan=False, allow_infinity=False),
+              st.lists(st.floats(-1e6, 1e6), min_size=3, max_size=3)),
+    min_size=1, max_size=6), min_size=1, max_size=4))
+def test_libyaml_writes_the_same_bytes_as_the_python_emitter(objects):
+    from clevrlite.serialize import _printable_ascii, _yaml_dumps
+
+    assert _printable_ascii(objects)  # so the first call takes libyaml's emitter
+    assert _yaml_dumps(objects) == _yaml_dumps(objects, fast=False)
