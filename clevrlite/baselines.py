@@ -26,9 +26,9 @@ import random
 from pathlib import Path
 from typing import Any, Callable
 
+from clevrlite.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
-from clevrlite.evaluate import (SceneCache, answers_match, load_instances, object_value,
-                                parse_precision, round_value)
+from clevrlite.evaluate import SceneCache, load_instances, object_value
 from clevrlite.fsutil import write_lines
 
 KINDS = ("random", "oracle", "text-only")

@@ -2,10 +2,10 @@
 
 Three layers, each usable on its own:
 
-- parsing: ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the
+- parsing (clevrlite.answers): ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the
   last JSON-like object with an "answer" key, tolerant of fences, quotes and prose) or in ``mate``
   mode (MATE's ``main_eval.clean_prediction``, reproduced exactly);
-- comparing: ``answers_match`` decides whether a parsed answer equals the gold one;
+- comparing (clevrlite.answers): ``answers_match`` decides whether a parsed answer equals the gold one;
 - scoring: ``score`` reads a benchmark directory and a predictions file and returns a ``Report``
   with the breakdowns and the out-of-scene error (OSE); ``format_table`` and ``plot_accuracy``
   present it.
@@ -27,277 +27,23 @@ wrong.
 
 from __future__ import annotations
 
-import ast
-import bisect
 import io
 import json
-import math
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
+from clevrlite.answers import (answers_match, check_mode, extract_answer, parse_precision,
+                               round_value)
 from clevrlite.errors import UsageError
 from clevrlite.fsutil import write_bytes
 
-MODES = ("lenient", "mate")
 SPLITS = ("auto", "cross_modal", "unimodal", "all")
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 TASK_ORDER = ("img2data", "data2img", "img2img", "data2data")
 INSTANCE_KEYS = ("id", "scene_id", "task", "object_count", "pointer_attribute",
                  "target_attribute", "answer", "min_linking_size")
 PLOT_NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'clevrlite[report]'"
-
-# MATE's src/main_eval.py: ANSWER_JSON_REGEX, applied after removing backslashes and newlines.
-MATE_ANSWER_REGEX = re.compile(r'\{ *"answer": .*?\}')
-# Lenient fallback for objects that are not JSON at all: {answer: red}, {"answer": red, or an
-# object cut off before its closing brace.
-_LOOSE_ANSWER = re.compile(
-    r"""\{\s*["']?answer["']?\s*:\s*(?P<v>"[^"]*"|'[^']*'|\[[^\]]*\]|[^,{}\[\]\s"'][^,}]*)""",
-    re.IGNORECASE)
-_MAX_ATTEMPTS = 256
-_ANSWER_WORD = re.compile("answer", re.IGNORECASE)
-_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"',
-                               "\u2018": "'", "\u2019": "'"})
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-class Parsed(NamedTuple):
-    """What a raw output yielded: ``ok`` is False when no answer could be found (unparseable)."""
-
-    ok: bool
-    value: Any = None
-
-
-UNPARSEABLE = Parsed(False)
-
-
-# ---------------------------------------------------------------------------------- parsing
-
-def extract_answer(text: str, mode: str = "lenient") -> Parsed:
-    """The answer in a raw model output: the last object with an "answer" key."""
-    _check_mode(mode)
-    return _extract_mate(text) if mode == "mate" else _extract_lenient(text)
-
-
-def _extract_mate(text: str) -> Parsed:
-    """MATE's clean_prediction: strip, drop backslashes and newlines, last regex match, json."""
-    cleaned = text.strip().replace("\\", "").replace("\n", "")
-    matches = MATE_ANSWER_REGEX.findall(cleaned)
-    if not matches:
-        return UNPARSEABLE
-    try:
-        return Parsed(True, json.loads(matches[-1])["answer"])
-    except (ValueError, KeyError, TypeError, RecursionError):
-        return UNPARSEABLE
-
-
-def _extract_lenient(text: str) -> Parsed:
-    """The last answer object of the text as given or with typographic quotes made plain (the
-    later one wins; the swap keeps positions), else of the text unescaped once."""
-    found = [f for f in (_last_answer_object(text),
-                         _last_answer_object(text.translate(_SMART_QUOTES))) if f is not None]
-    if not found and '\\"' in text:
-        found = [f for f in (_last_answer_object(text.replace('\\"', '"')),) if f is not None]
-    if not found:
-        return UNPARSEABLE
-    return Parsed(True, max(found, key=lambda f: f[0])[1])
-
-
-def _last_answer_object(text: str) -> tuple[int, Any] | None:
-    """(end, answer) of the candidate object that ends last; an outer object beats nested ones.
-
-    Objects are tried from the one that could end last backwards, so the search stops at the
-    first success instead of parsing every nested object of a long output; after
-    ``_MAX_ATTEMPTS`` failed objects (degenerate output) it gives up.
-    """
-    mentions = [m.start() for m in _ANSWER_WORD.finditer(text)]
-    ends: dict[int, int] = {}
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
-        if start not in ends:
-            _match_braces(text, start, ends)
-    reach = {start: (end + 1 if end >= 0 else len(text)) for start, end in ends.items()}
-    best: tuple[int, Any] | None = None
-    attempts = 0
-    for start in sorted(reach, key=lambda s: (reach[s], s), reverse=True):
-        stop = reach[start]
-        if (best is not None and stop <= best[0]) or attempts == _MAX_ATTEMPTS:
-            break
-        first = bisect.bisect_left(mentions, start)
-        if first == len(mentions) or mentions[first] >= stop:
-            continue
-        attempts += 1
-        candidate = _candidate(text, start, stop, closed=ends[start] >= 0)
-        if candidate is not None and (best is None or candidate[0] > best[0]):
-            best = candidate
-    return best
-
-
-def _candidate(text: str, start: int, stop: int, closed: bool) -> tuple[int, Any] | None:
-    """(end, answer) for the object starting at ``start``, or None if it has no answer key."""
-    if closed:
-        obj = _load_object(text[start:stop])
-        if isinstance(obj, dict):
-            key = next((k for k in obj if isinstance(k, str)
-                        and k.strip().casefold() == "answer"), None)
-            if key is not None:
-                return (stop, obj[key])
-    loose = _LOOSE_ANSWER.match(text, start, stop)
-    return (loose.end(), _loose_value(loose.group("v"))) if loose else None
-
-
-def _match_braces(text: str, start: int, ends: dict[int, int]) -> None:
-    """Record in ``ends`` where the brace at ``start`` and every brace nested in it close.
-
-    Quoted strings (either quote) are skipped, so braces inside values do not count. Braces
-    left open at the end of the text get -1. One scan serves all nested braces, which keeps
-    long outputs linear.
-    """
-    stack: list[int] = []
-    quote, i = "", start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "{":
-            stack.append(i)
-        elif ch == "}":
-            ends[stack.pop()] = i
-            if not stack:
-                return
-        i += 1
-    for open_brace in stack:
-        ends[open_brace] = -1
-
-
-def _load_object(snippet: str) -> Any:
-    """Parse a brace-delimited snippet as JSON, a Python literal, or JSON with fixes applied."""
-    attempts = (
-        lambda s: json.loads(s),
-        _literal,
-        lambda s: json.loads(_TRAILING_COMMA.sub(r"\1", s if '"' in s else s.replace("'", '"'))),
-    )
-    for attempt in attempts:
-        try:
-            return attempt(snippet)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-    return None
-
-
-def _literal(snippet: str) -> Any:
-    """A Python literal (single quotes, None); quiet about odd escapes in model text."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.literal_eval(snippet)
-
-
-def _loose_value(raw: str) -> Any:
-    raw = raw.strip()
-    if raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) >= 2:
-        return raw[1:-1]
-    if raw.startswith("["):
-        value = _load_object(raw)
-        return value if isinstance(value, list) else raw
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return raw
-
-
-# ---------------------------------------------------------------------------------- comparing
-
-def answers_match(predicted: Any, gold: Any, precision: int | None = 2,
-                  mode: str = "lenient") -> bool:
-    """Whether a parsed answer equals the gold value (``precision`` None means "full")."""
-    _check_mode(mode)
-    if mode == "mate":
-        return str(gold) == str(predicted).strip()
-    return _lenient_equal(predicted, gold, precision)
-
-
-def _lenient_equal(predicted: Any, gold: Any, precision: int | None) -> bool:
-    if gold is None or isinstance(gold, bool):
-        return predicted == gold
-    if isinstance(gold, (int, float)):
-        number = _as_number(predicted)
-        return number is not None and _numbers_equal(number, gold, precision)
-    if isinstance(gold, (list, tuple)):
-        items = _as_list(predicted)
-        return (items is not None and len(items) == len(gold)
-                and all(_lenient_equal(p, g, precision) for p, g in zip(items, gold)))
-    if isinstance(gold, str):
-        if isinstance(predicted, (list, tuple, dict)) or predicted is None:
-            return False
-        gold_number, pred_number = _as_number(gold), _as_number(predicted)
-        if gold_number is not None and pred_number is not None:
-            return _numbers_equal(pred_number, gold_number, precision)
-        return _normal_text(str(predicted)) == _normal_text(gold)
-    return predicted == gold
-
-
-def _normal_text(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = float(value.strip() if isinstance(value, str) else value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _as_list(value: Any) -> list[Any] | None:
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text[:1] in "[(" and text[-1:] in "])":
-        text = text[1:-1]
-    return [part.strip() for part in text.split(",")] if text else None
-
-
-def _numbers_equal(predicted: float, gold: float, precision: int | None) -> bool:
-    if precision is None:
-        return float(predicted) == float(gold)
-    return round(float(predicted), precision) == round(float(gold), precision)
-
-
-def round_value(value: Any, precision: int | None) -> Any:
-    """``value`` with every float (also inside lists) rounded to ``precision`` decimals."""
-    if precision is None or isinstance(value, bool):
-        return value
-    if isinstance(value, float):
-        return round(value, precision)
-    if isinstance(value, (list, tuple)):
-        return [round_value(item, precision) for item in value]
-    return value
-
-
-def parse_precision(value: Any) -> int | None:
-    """A benchmark's precision field as decimals, or None for "full"."""
-    if value == "full":
-        return None
-    try:
-        decimals = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"precision must be an integer or \"full\"; got {value!r}") from None
-    if decimals < 0:
-        raise UsageError(f"precision must not be negative; got {value!r}")
-    return decimals
-
 
 def object_value(obj: dict[str, Any], attribute: str) -> Any:
     """An object's value of a benchmark attribute; "size" means the numeric scale."""
@@ -512,7 +258,7 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     unless no id is known at all (a predictions file for another benchmark: UsageError). With
     an explicit split, predictions for the other split are ignored.
     """
-    _check_mode(mode)
+    check_mode(mode)
     if split not in SPLITS:
         raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     pred_path = Path(predictions_path)
@@ -625,9 +371,6 @@ def _in_scene(value: Any, inst: dict, scenes: SceneCache, report: Report) -> boo
     return False
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise UsageError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
 
 
 # ---------------------------------------------------------------------------------- output
@@ -696,7 +439,6 @@ def plot_accuracy(report: Report, path: str | Path) -> None:
 
 
 __all__ = [
-    "Cell", "MODES", "PLOT_NEEDS_MATPLOTLIB", "Parsed", "Report", "SPLITS", "SceneCache",
-    "answers_match", "extract_answer", "format_table", "load_instances", "object_value",
-    "parse_precision", "plot_accuracy", "read_predictions", "round_value", "score",
+    "Cell", "PLOT_NEEDS_MATPLOTLIB", "Report", "SPLITS", "SceneCache", "format_table",
+    "load_instances", "object_value", "plot_accuracy", "read_predictions", "score",
 ]

@@ -261,13 +261,14 @@ _YamlDumper.add_representer(
 # libyaml's emitter is four times faster and writes the same bytes as the Python one when
 # every key and string is printable ASCII (tested); beyond that their escapes differ, so the
 # Python emitter stays the reference for everything else.
-_FastYamlDumper = None
+_FAST_DUMPER: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
-    class _FastYamlDumper(yaml.CSafeDumper):  # type: ignore[no-redef]
+    class _CYamlDumper(yaml.CSafeDumper):
         """_YamlDumper's representers on libyaml's emitter."""
 
     for _type, _represent in _YamlDumper.yaml_representers.items():
-        _FastYamlDumper.add_representer(_type, _represent)
+        _CYamlDumper.add_representer(_type, _represent)
+    _FAST_DUMPER = _CYamlDumper
 
 
 def _printable_ascii(objects: list[dict[str, Any]]) -> bool:
@@ -279,7 +280,7 @@ def _printable_ascii(objects: list[dict[str, Any]]) -> bool:
 def _yaml_dumps(objects: list[dict[str, Any]], *, fast: bool = True) -> str:
     data = {"objects": [{k: _FlowList(v) if isinstance(v, list) else v for k, v in o.items()}
                         for o in objects]}
-    dumper = (_FastYamlDumper if fast and _FastYamlDumper is not None
+    dumper = (_FAST_DUMPER if fast and _FAST_DUMPER is not None
               and _printable_ascii(objects) else _YamlDumper)
     out = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
                     allow_unicode=True, width=2**31 - 1)

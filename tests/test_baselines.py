@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from clevrlite import baselines
+from clevrlite.answers import answers_match, extract_answer
 from clevrlite.errors import UsageError
-from clevrlite.evaluate import answers_match, extract_answer, score
+from clevrlite.evaluate import score
 
 COLORS = {"gray": [87, 87, 87], "red": [173, 35, 35], "blue": [42, 75, 215],
           "green": [29, 105, 20], "brown": [129, 74, 25], "purple": [129, 38, 192],

@@ -1,7 +1,6 @@
 """Round trips, standard parsers, attribute withholding, precision and errors of serialize."""
 
 import json
-import re
 import xml.etree.ElementTree as ET
 
 import pytest
