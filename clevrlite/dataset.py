@@ -240,6 +240,7 @@ def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary
         raise
     finally:
         bar.close()
+    fsutil.remove_stale_temps(out)  # writers killed just before this run started are gone now
     write_combined(options, indices)
     return summary
 

@@ -79,7 +79,16 @@ def _writer_alive(tmp: Path) -> bool:
         return False
     except OSError:  # exists, but belongs to another user
         return True
-    return True
+    return not _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process that has not been reaped yet still answers kill(pid, 0)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (not Linux): trust kill(pid, 0)
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def make_dirs(root: Path, subdirs: Iterable[str] = ()) -> list[Path]:

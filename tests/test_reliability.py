@@ -345,3 +345,22 @@ def test_an_error_in_a_worker_reaches_the_caller():
 def test_the_pool_returns_every_item_when_nothing_fails():
     with deadline(60):
         assert sorted(pool.run(_failing_job, [1, 2, 3, 4, 6, 7], 2, _setup)) == [1, 2, 3, 4, 6, 7]
+
+
+@needs_proc
+def test_temp_files_of_killed_but_unreaped_writers_are_removed(tmp_path):
+    """A writer killed a moment ago may still be a zombie; its temp file is stale all the same."""
+    child = subprocess.Popen(["true"])  # exits at once and stays unreaped until wait()
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        stale = tmp_path / f".a.png.{child.pid}{fsutil.TMP_SUFFIX}"
+        live = tmp_path / f".b.png.{os.getpid()}{fsutil.TMP_SUFFIX}"
+        stale.write_text("x")
+        live.write_text("y")
+        assert fsutil.remove_stale_temps(tmp_path) == 1
+        assert not stale.exists() and live.exists()
+    finally:
+        child.wait()

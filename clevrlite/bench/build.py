@@ -111,6 +111,7 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
     except BaseException:
         fsutil.remove_empty_dirs(created)  # a build that wrote nothing leaves nothing behind
         raise
+    fsutil.remove_stale_temps(out)  # writers killed just before this build started are gone now
     return _write_outputs(options, plan, vocab)
 
 
