@@ -82,7 +82,8 @@ class Camera:
     def project(self, points: np.ndarray) -> np.ndarray:
         """Project world points (N, 3) to (N, 3) rows of pixel x, pixel y, camera depth."""
         pts = np.atleast_2d(np.asarray(points, float))
-        cam = pts @ self.world_to_camera()[:3, :3].T + self.world_to_camera()[:3, 3]
+        w2c = self.world_to_camera()
+        cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
         pix = cam @ self.intrinsics().T
         return np.column_stack([pix[:, 0] / pix[:, 2], pix[:, 1] / pix[:, 2], cam[:, 2]])
 
@@ -194,8 +195,11 @@ def scene_stem(prefix: str, split: str, index: int) -> str:
     return f"{prefix}_{split}_{index:06d}"
 
 
-_CORE_KEYS = ("name", "shape", "color", "material", "size", "scale", "3d_coords", "rotation",
-              "pixel_coords", "bbox", "visible_pixels", "mask_id")
+# Image annotations that rendering adds to each object; not attributes a text states.
+ANNOTATION_KEYS = ("pixel_coords", "bbox", "visible_pixels", "mask_id")
+# Every key clevrlite itself gives an object; user attributes may not reuse them.
+OBJECT_KEYS = ("name", "shape", "color", "material", "size", "scale", "3d_coords",
+               "rotation") + ANNOTATION_KEYS
 
 
 def object_to_dict(index: int, obj: SceneObject) -> dict[str, Any]:
@@ -226,7 +230,7 @@ def object_from_dict(data: Mapping[str, Any]) -> SceneObject:
         size=data["size"], scale=float(data["scale"]),
         position=tuple(float(c) for c in data["3d_coords"]),
         rotation=float(data["rotation"]),
-        attributes={k: v for k, v in data.items() if k not in _CORE_KEYS},
+        attributes={k: v for k, v in data.items() if k not in OBJECT_KEYS},
         pixel_coords=tuple(pix) if pix is not None else None,
         bbox=tuple(bbox) if bbox is not None else None,
         visible_pixels=int(data.get("visible_pixels", 0)),

@@ -47,13 +47,14 @@ from typing import Any, Iterator, Mapping, Sequence
 import yaml
 
 from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.scene import ANNOTATION_KEYS
 
 FORMATS = ("json", "yaml", "xml", "text")
 EXTENSIONS = {"json": ".json", "yaml": ".yaml", "xml": ".xml", "text": ".txt"}
 
 CORE_ATTRIBUTES = ("name", "shape", "color", "material", "size", "3d_coords", "rotation")
 # Keys of the scene JSON that are annotations or duplicates, not shown by default.
-HIDDEN_ATTRIBUTES = ("scale", "pixel_coords", "bbox", "visible_pixels", "mask_id")
+HIDDEN_ATTRIBUTES = ("scale",) + ANNOTATION_KEYS
 
 Precision = int | str
 

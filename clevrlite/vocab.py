@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from clevrlite.errors import UsageError
+from clevrlite.scene import OBJECT_KEYS
 
 DEFAULT_PROPERTIES = Path(__file__).resolve().parent / "assets" / "properties.json"
 
@@ -27,11 +28,7 @@ _CLEVR_MATERIAL_ASSETS = {"rubber": "rubber", "mymetal": "metal", "metal": "meta
 
 SIDES = ("text", "image")
 SECTIONS = ("shapes", "colors", "materials", "sizes", "attributes")
-# Keys every scene object already carries; a user attribute may not reuse them.
-RESERVED_KEYS = frozenset({
-    "name", "shape", "color", "material", "size", "scale", "3d_coords", "rotation",
-    "pixel_coords", "bbox", "visible_pixels", "mask_id",
-})
+RESERVED_KEYS = frozenset(OBJECT_KEYS)  # a user attribute may not reuse a built-in key
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from clevrlite.scene import ANNOTATION_KEYS
 from clevrlite.vocab import Vocabulary
 
 IMAGE_SIDE = ("color", "shape")
@@ -76,7 +77,6 @@ def linking_attributes(pointer: str, target: str) -> tuple[str, ...]:
 
 def bench_view(obj: Mapping[str, Any]) -> dict[str, Any]:
     """An object as the benchmark sees it: scene-JSON keys, with ``size`` as its numeric scale."""
-    view = {k: v for k, v in obj.items()
-            if k not in ("scale", "pixel_coords", "bbox", "visible_pixels", "mask_id")}
+    view = {k: v for k, v in obj.items() if k != "scale" and k not in ANNOTATION_KEYS}
     view["size"] = obj["scale"]
     return view
