@@ -35,19 +35,16 @@ def throughput(spec: str, workers: int, scenes: int) -> None:
     """One row for object count ``spec`` (N or A..B): scenes/s, stage ms, peak RSS."""
     low, _, high = spec.partition("..")
     counts = (int(low), int(high or low))
-    # past 15 objects small ones fall under the 200-pixel rule at 480x320 (README)
-    width, height = (480, 320) if counts[1] <= 15 else (960, 640)
     with tempfile.TemporaryDirectory() as tmp:
         options = RenderOptions(out=Path(tmp), count=scenes, workers=workers, seed=1,
-                                placement=PlacementOptions(n_objects=counts,
-                                                           width=width, height=height))
+                                placement=PlacementOptions(n_objects=counts))
         start = time.perf_counter()
         summary = render_dataset(options)
         secs = time.perf_counter() - start
     rate = scenes / secs
     stages = "  ".join(f"{k} {1000 * v / scenes:5.1f}"
                        for k, v in sorted(summary.stage_seconds.items()))
-    print(f"{spec:>5} objects {width}x{height}  {workers} worker(s)  {rate:6.1f} scenes/s  "
+    print(f"{spec:>5} objects {options.placement.width}x{options.placement.height}  {workers} worker(s)  {rate:6.1f} scenes/s  "
           f"{rate * BLENDER_SECONDS_PER_IMAGE:6.0f}x Blender  | ms/scene per worker: {stages}  "
           f"| peak RSS {peak_rss_mib(workers > 1):.0f} MiB", flush=True)
 

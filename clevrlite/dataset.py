@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,7 +21,7 @@ from PIL import Image
 from clevrlite import __version__, fsutil, pool, serialize
 from clevrlite.annotate import annotate, smallest_visible
 from clevrlite.errors import PlacementError, UsageError
-from clevrlite.placement import PlacementOptions, place, sample_scene, scene_rng
+from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng
 from clevrlite.scene import Scene, SceneObject, scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
@@ -94,17 +94,16 @@ class SceneMaker:
         own generator, so the result is still a pure function of (seed, index, options).
         With ``render=False`` the scene is only sampled and placed (a text-only scene).
         """
-        placement = placement or self.placement
+        placement = replace(placement or self.placement, min_pixels=self.min_pixels)
         t = time.perf_counter()
         rng = scene_rng(seed, index)
-        scene = sample_scene(self.vocab, index, seed, placement, rng=rng, constrain=constrain)
-        t = self._timed("sample+place", t)
-        if not render:
-            return scene, None
-        for attempt in range(self.max_visibility_tries):
-            if attempt:
-                place(scene, self.vocab, placement, rng)
-                t = self._timed("sample+place", t)
+        scene = sample_unplaced(self.vocab, index, seed, placement, rng, constrain)
+        t = self._timed("sampling", t)
+        for attempt in range(self.max_visibility_tries if render else 1):
+            place(scene, self.vocab, placement, rng)
+            t = self._timed("placement", t)
+            if not render:
+                return scene, None
             result = self.renderer.render(scene)
             for stage, secs in self.renderer.last_timings.items():
                 self.timings[stage] = self.timings.get(stage, 0.0) + secs

@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from clevrlite.errors import PlacementError
-from clevrlite.render.geometry import rest_height  # pure numpy: the meshes' own proportions
+from clevrlite.crowd import Bodies, place_crowd
+from clevrlite.render.geometry import rest_height, unit_mesh  # pure numpy: mesh proportions
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
 
@@ -34,11 +35,15 @@ LIGHTS = (
     ("back", (-1.1685, 2.6460, 5.8157), 45.0),
 )
 BASE_FLOOR_EXTENT = 3.0
-# Up to 10 objects the floor keeps CLEVR's [-3, 3] square. Beyond, the margin rule needs the
-# objects' projections on each camera axis to be 0.4 apart, so the floor's side must grow
-# about linearly with the count (measured: 20 objects need a half-size near 6, 30 near 9);
-# the camera and lights move back with it.
-FLOOR_EXTENT_PER_OBJECT = 0.3
+# Past CLEVR's 10 objects a scene is crowded (see clevrlite.crowd): per extra object the
+# floor's half-size grows by 0.175 and the camera backs off by 3.5% of CLEVR's distance.
+# Measured at 480x320 with 30 objects: backing off less leaves too little room in frame for
+# the margin rule (placement needs many attempts), more makes far small objects fall under
+# 200 pixels; a floor much smaller than the frame's view of it cuts the room the same way.
+CROWD_FROM = 11
+FLOOR_GROWTH = 0.175
+ZOOM_GROWTH = 0.035
+CROWD_ATTEMPTS = 20  # fresh Latin layouts per placement before giving up
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class PlacementOptions:
     max_tries: int = 50  # per object, then the scene restarts
     max_restarts: int = 200
     floor_extent: float | None = None  # half-size of the floor square; None grows with count
+    min_pixels: int = 200  # visible pixels per object that crowded layouts aim for
     split: str = "new"
     prefix: str = "CLEVRLITE"
 
@@ -62,11 +68,23 @@ def scene_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, index]))
 
 
+def crowded(n_objects: int) -> bool:
+    """Whether ``n_objects`` are placed by the crowd layout instead of CLEVR's sampler."""
+    return n_objects >= CROWD_FROM
+
+
 def floor_extent_for(n_objects: int, options: PlacementOptions) -> float:
     """Half-size of the floor square for ``n_objects``: CLEVR's 3, growing past 10 objects."""
     if options.floor_extent is not None:
         return options.floor_extent
-    return max(BASE_FLOOR_EXTENT, FLOOR_EXTENT_PER_OBJECT * n_objects)
+    return BASE_FLOOR_EXTENT + FLOOR_GROWTH * max(0, n_objects - CROWD_FROM + 1)
+
+
+def zoom_for(n_objects: int, extent: float) -> float:
+    """Camera and light distance as a multiple of CLEVR's for ``n_objects`` on ``extent``."""
+    if crowded(n_objects):
+        return 1.0 + ZOOM_GROWTH * (n_objects - CROWD_FROM + 1)
+    return extent / BASE_FLOOR_EXTENT
 
 
 def sample_scene(vocab: Vocabulary, index: int, seed: int, options: PlacementOptions,
@@ -79,10 +97,20 @@ def sample_scene(vocab: Vocabulary, index: int, seed: int, options: PlacementOpt
     benchmark uses it to make a pointer value unique), so sizes and footprints stay consistent.
     """
     rng = scene_rng(seed, index) if rng is None else rng
+    scene = sample_unplaced(vocab, index, seed, options, rng, constrain)
+    place(scene, vocab, options, rng)
+    return scene
+
+
+def sample_unplaced(vocab: Vocabulary, index: int, seed: int, options: PlacementOptions,
+                    rng: np.random.Generator,
+                    constrain: Callable[[list[SceneObject], np.random.Generator], None] | None
+                    = None) -> Scene:
+    """Everything of a scene but the object positions (all at the origin): see sample_scene."""
     lo, hi = options.n_objects
     n = int(rng.integers(lo, hi + 1))
     extent = floor_extent_for(n, options)
-    zoom = extent / BASE_FLOOR_EXTENT
+    zoom = zoom_for(n, extent)
     camera = Camera(location=_jitter(rng, CAMERA_LOCATION, CAMERA_JITTER, zoom),
                     look_at=(0.0, 0.0, 0.0), hfov_deg=CAMERA_HFOV_DEG,
                     width=options.width, height=options.height)
@@ -92,10 +120,8 @@ def sample_scene(vocab: Vocabulary, index: int, seed: int, options: PlacementOpt
     objects = [sample_attributes(vocab, rng) for _ in range(n)]
     if constrain is not None:
         constrain(objects, rng)
-    scene = Scene(index=index, seed=seed, camera=camera, lights=lights, objects=objects,
-                  split=options.split, prefix=options.prefix, floor_extent=extent)
-    place(scene, vocab, options, rng)
-    return scene
+    return Scene(index=index, seed=seed, camera=camera, lights=lights, objects=objects,
+                 split=options.split, prefix=options.prefix, floor_extent=extent)
 
 
 def _jitter(rng: np.random.Generator, base: tuple[float, float, float], amount: float,
@@ -130,23 +156,43 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     """Give every object of ``scene`` a valid floor position, restarting when one won't fit.
 
     Restarts re-sample positions only, so attributes chosen (or constructed) earlier survive.
+    Crowded scenes use clevrlite.crowd's layout, which also keeps objects in frame.
     """
     dirs = scene.camera.directions()
     axes = np.array([dirs["left"][:2], dirs["front"][:2]])  # (2, 2)
-    for _ in range(options.max_restarts):
-        spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
-                           options, rng)
-        if spots is not None:
-            for obj, (x, y) in zip(scene.objects, spots):
-                z = rest_height(vocab.shapes[obj.shape], obj.scale)
-                obj.position = (float(x), float(y), z)
-            return
-    extent = scene.floor_extent
-    raise PlacementError(
-        f"could not place {len(scene.objects)} objects on a {2 * extent:g}x{2 * extent:g} "
-        f"floor with min_dist {options.min_dist:g} and margin {options.margin:g} after "
-        f"{options.max_restarts} restarts of {options.max_tries} tries per object; "
-        f"use fewer objects or a larger floor")
+    n = len(scene.objects)
+    if crowded(n):
+        shapes = [vocab.shapes[o.shape] for o in scene.objects]
+        scales = np.array([o.scale for o in scene.objects], float)
+        bodies = Bodies(scale=scales,
+                        height=np.array([rest_height(s, 1.0) for s in shapes]) * scales,
+                        radius=np.array([unit_mesh(s).radius for s in shapes]) * scales)
+        attempts = CROWD_ATTEMPTS
+        spots = None
+        for _ in range(attempts):
+            uv = place_crowd(bodies, scene.camera, axes, scene.floor_extent, options.min_dist,
+                             options.margin, options.min_pixels, rng)
+            if uv is not None:
+                spots = uv @ axes
+                break
+        tries = f"{attempts} layouts"
+        fix = "use fewer objects, a larger image or a lower --min-pixels"
+    else:
+        for _ in range(options.max_restarts):
+            spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
+                               options, rng)
+            if spots is not None:
+                break
+        tries = f"{options.max_restarts} restarts of {options.max_tries} tries per object"
+        fix = "use fewer objects or a larger floor"
+    if spots is None:
+        extent = scene.floor_extent
+        raise PlacementError(
+            f"could not place {n} objects on a {2 * extent:g}x{2 * extent:g} floor with "
+            f"min_dist {options.min_dist:g} and margin {options.margin:g} after {tries}; {fix}")
+    for obj, (x, y) in zip(scene.objects, spots):
+        z = rest_height(vocab.shapes[obj.shape], obj.scale)
+        obj.position = (float(x), float(y), z)
 
 
 def _try_place(scales: list[float], axes: np.ndarray, extent: float,
