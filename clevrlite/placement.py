@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from clevrlite.errors import PlacementError
-from clevrlite.crowd import Bodies, place_crowd
+from clevrlite.crowd import Bodies, Ranges, place_crowd, spread_ranges, square_around
 from clevrlite.render.geometry import rest_height, unit_mesh  # pure numpy: mesh proportions
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
@@ -35,13 +35,14 @@ LIGHTS = (
     ("back", (-1.1685, 2.6460, 5.8157), 45.0),
 )
 BASE_FLOOR_EXTENT = 3.0
-# Past CLEVR's 10 objects a scene is crowded (see clevrlite.crowd): per extra object the
-# floor's half-size grows by 0.175 and the camera backs off by 3.5% of CLEVR's distance.
+# Past CLEVR's 10 objects a scene is crowded (see clevrlite.crowd): objects spread over the
+# part of the floor the frame sees, bounded by a square whose half-size grows by 0.175 per
+# extra object, and the camera backs off by 3.5% of CLEVR's distance per extra object.
 # Measured at 480x320 with 30 objects: backing off less leaves too little room in frame for
 # the margin rule (placement needs many attempts), more makes far small objects fall under
-# 200 pixels; a floor much smaller than the frame's view of it cuts the room the same way.
+# 200 pixels.
 CROWD_FROM = 11
-FLOOR_GROWTH = 0.175
+SPREAD_GROWTH = 0.175
 ZOOM_GROWTH = 0.035
 CROWD_ATTEMPTS = 20  # fresh Latin layouts per placement before giving up
 
@@ -73,18 +74,19 @@ def crowded(n_objects: int) -> bool:
     return n_objects >= CROWD_FROM
 
 
-def floor_extent_for(n_objects: int, options: PlacementOptions) -> float:
-    """Half-size of the floor square for ``n_objects``: CLEVR's 3, growing past 10 objects."""
+def spread_for(n_objects: int, options: PlacementOptions) -> float:
+    """Half-size of the floor square that bounds where objects go: CLEVR's 3 up to 10
+    objects, then growing with the count, unless the user fixed the floor."""
     if options.floor_extent is not None:
         return options.floor_extent
-    return BASE_FLOOR_EXTENT + FLOOR_GROWTH * max(0, n_objects - CROWD_FROM + 1)
+    return BASE_FLOOR_EXTENT + SPREAD_GROWTH * max(0, n_objects - CROWD_FROM + 1)
 
 
-def zoom_for(n_objects: int, extent: float) -> float:
-    """Camera and light distance as a multiple of CLEVR's for ``n_objects`` on ``extent``."""
+def zoom_for(n_objects: int, spread: float) -> float:
+    """Camera and light distance as a multiple of CLEVR's for ``n_objects``."""
     if crowded(n_objects):
         return 1.0 + ZOOM_GROWTH * (n_objects - CROWD_FROM + 1)
-    return extent / BASE_FLOOR_EXTENT
+    return spread / BASE_FLOOR_EXTENT
 
 
 def sample_scene(vocab: Vocabulary, index: int, seed: int, options: PlacementOptions,
@@ -109,7 +111,7 @@ def sample_unplaced(vocab: Vocabulary, index: int, seed: int, options: Placement
     """Everything of a scene but the object positions (all at the origin): see sample_scene."""
     lo, hi = options.n_objects
     n = int(rng.integers(lo, hi + 1))
-    extent = floor_extent_for(n, options)
+    extent = spread_for(n, options)
     zoom = zoom_for(n, extent)
     camera = Camera(location=_jitter(rng, CAMERA_LOCATION, CAMERA_JITTER, zoom),
                     look_at=(0.0, 0.0, 0.0), hfov_deg=CAMERA_HFOV_DEG,
@@ -120,6 +122,8 @@ def sample_unplaced(vocab: Vocabulary, index: int, seed: int, options: Placement
     objects = [sample_attributes(vocab, rng) for _ in range(n)]
     if constrain is not None:
         constrain(objects, rng)
+    if crowded(n) and options.floor_extent is None:
+        extent = square_around(_crowd_ranges(camera, n, options), _floor_axes(camera))
     return Scene(index=index, seed=seed, camera=camera, lights=lights, objects=objects,
                  split=options.split, prefix=options.prefix, floor_extent=extent)
 
@@ -158,8 +162,7 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     Restarts re-sample positions only, so attributes chosen (or constructed) earlier survive.
     Crowded scenes use clevrlite.crowd's layout, which also keeps objects in frame.
     """
-    dirs = scene.camera.directions()
-    axes = np.array([dirs["left"][:2], dirs["front"][:2]])  # (2, 2)
+    axes = _floor_axes(scene.camera)
     n = len(scene.objects)
     if crowded(n):
         shapes = [vocab.shapes[o.shape] for o in scene.objects]
@@ -167,11 +170,12 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
         bodies = Bodies(scale=scales,
                         height=np.array([rest_height(s, 1.0) for s in shapes]) * scales,
                         radius=np.array([unit_mesh(s).radius for s in shapes]) * scales)
+        ranges = _crowd_ranges(scene.camera, n, options)
         attempts = CROWD_ATTEMPTS
         spots = None
         for _ in range(attempts):
-            uv = place_crowd(bodies, scene.camera, axes, scene.floor_extent, options.min_dist,
-                             options.margin, options.min_pixels, rng)
+            uv = place_crowd(bodies, scene.camera, axes, ranges, scene.floor_extent,
+                             options.min_dist, options.margin, options.min_pixels, rng)
             if uv is not None:
                 spots = uv @ axes
                 break
@@ -188,11 +192,23 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     if spots is None:
         extent = scene.floor_extent
         raise PlacementError(
-            f"could not place {n} objects on a {2 * extent:g}x{2 * extent:g} floor with "
+            f"could not place {n} objects on a {2 * extent:.4g}x{2 * extent:.4g} floor with "
             f"min_dist {options.min_dist:g} and margin {options.margin:g} after {tries}; {fix}")
     for obj, (x, y) in zip(scene.objects, spots):
         z = rest_height(vocab.shapes[obj.shape], obj.scale)
         obj.position = (float(x), float(y), z)
+
+
+def _floor_axes(camera: Camera) -> np.ndarray:
+    """(2, 2): rows are the camera's left and front directions on the floor."""
+    dirs = camera.directions()
+    return np.array([dirs["left"][:2], dirs["front"][:2]])
+
+
+def _crowd_ranges(camera: Camera, n_objects: int, options: PlacementOptions) -> Ranges:
+    """Where a crowded scene's left and front values may go (crowd.spread_ranges)."""
+    return spread_ranges(camera, _floor_axes(camera), spread_for(n_objects, options),
+                         (n_objects - 1) * options.margin)
 
 
 def _try_place(scales: list[float], axes: np.ndarray, extent: float,
