@@ -35,10 +35,11 @@ def props(tmp_path_factory):
     return folder
 
 
-def test_render_with_only_new_shapes_and_colours(props, tmp_path):
+@pytest.mark.parametrize("counts", [(4, 6), (25, 25)])  # CLEVR's sampler, the crowd layout
+def test_render_with_only_new_shapes_and_colours(props, tmp_path, counts):
     render_dataset(RenderOptions(out=tmp_path, count=3, workers=1, seed=2,
                                  properties=str(props / "only.json"),
-                                 placement=PlacementOptions(n_objects=(4, 6))))
+                                 placement=PlacementOptions(n_objects=counts)))
     shapes = Counter()
     for path in sorted((tmp_path / "scenes").glob("*.json")):
         scene = json.loads(path.read_text())

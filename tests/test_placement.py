@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from clevrlite.errors import PlacementError
-from clevrlite.placement import (CAMERA_LOCATION, LIGHTS, PlacementOptions, floor_extent_for,
-                                 sample_scene)
+from clevrlite.placement import (CAMERA_LOCATION, LIGHTS, PlacementOptions, sample_scene,
+                                 spread_for)
+from clevrlite.render.geometry import unit_mesh
 from clevrlite.vocab import load_vocabulary
 
 VOCAB = load_vocabulary()
@@ -25,28 +26,52 @@ def floor_axes(camera):
     return left, front
 
 
+def assert_rules_hold(scene, options):
+    """DESIGN 4.2's placement rules, computed from the scene alone."""
+    objs = scene.objects
+    left, front = floor_axes(scene.camera)
+    for a, b in itertools.combinations(objs, 2):
+        d = np.subtract(a.position[:2], b.position[:2])
+        assert np.hypot(*d) - a.scale - b.scale >= options.min_dist - 1e-9
+        assert abs(d @ left) >= options.margin - 1e-9
+        assert abs(d @ front) >= options.margin - 1e-9
+    for o in objs:
+        assert max(abs(o.position[0]), abs(o.position[1])) <= scene.floor_extent
+        lowest = o.position[2] - (o.scale / math.sqrt(2) if o.shape == "cube" else o.scale)
+        assert lowest == pytest.approx(0.0, abs=1e-12)
+        assert 0.0 <= o.rotation < 360.0
+        assert o.scale == VOCAB.sizes[o.size]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_invariants_over_many_scenes(seed):
     for index in range(150):
         scene = sample_scene(VOCAB, index, seed, OPTIONS)
-        objs = scene.objects
-        assert 3 <= len(objs) <= 10
-        left, front = floor_axes(scene.camera)
-        for a, b in itertools.combinations(objs, 2):
-            d = np.subtract(a.position[:2], b.position[:2])
-            assert np.hypot(*d) - a.scale - b.scale >= OPTIONS.min_dist - 1e-9
-            assert abs(d @ left) >= OPTIONS.margin - 1e-9
-            assert abs(d @ front) >= OPTIONS.margin - 1e-9
-        for o in objs:
-            assert max(abs(o.position[0]), abs(o.position[1])) <= scene.floor_extent
-            lowest = o.position[2] - (o.scale / math.sqrt(2) if o.shape == "cube" else o.scale)
-            assert lowest == pytest.approx(0.0, abs=1e-12)
-            assert 0.0 <= o.rotation < 360.0
-            assert o.scale == VOCAB.sizes[o.size]
+        assert 3 <= len(scene.objects) <= 10
+        assert_rules_hold(scene, OPTIONS)
         assert all(abs(c - b) <= 0.5 for c, b in zip(scene.camera.location, CAMERA_LOCATION))
         for light, (name, base, _) in zip(scene.lights, LIGHTS):
             assert light.name == name
             assert all(abs(c - b) <= 1.0 for c, b in zip(light.location, base))
+
+
+@pytest.mark.parametrize("count", [11, 20, 30])
+def test_crowded_scenes_keep_the_rules_and_every_vertex_in_frame(count):
+    options = PlacementOptions(n_objects=(count, count))
+    for index in range(12):
+        scene = sample_scene(VOCAB, index, 3, options)
+        assert len(scene.objects) == count
+        assert_rules_hold(scene, options)
+        for o in scene.objects:
+            mesh = unit_mesh(VOCAB.shapes[o.shape])
+            turn = math.radians(o.rotation)
+            spin = np.array([[math.cos(turn), -math.sin(turn), 0],
+                             [math.sin(turn), math.cos(turn), 0], [0, 0, 1]])
+            points = mesh.positions @ spin.T * o.scale + np.asarray(o.position)
+            px = scene.camera.project(points)
+            assert (px[:, 2] > 0).all()
+            assert (px[:, 0] >= 0).all() and (px[:, 0] <= scene.camera.width).all()
+            assert (px[:, 1] >= 0).all() and (px[:, 1] <= scene.camera.height).all()
 
 
 def test_same_seed_same_scene_and_indices_independent():
@@ -96,12 +121,18 @@ def test_camera_matrices_project_the_look_at_point_to_the_image_centre():
     assert math.degrees(2 * math.atan(240 / K[0, 0])) == pytest.approx(49.13)
 
 
-def test_floor_grows_past_ten_objects():
-    assert floor_extent_for(10, OPTIONS) == 3.0
-    assert floor_extent_for(30, OPTIONS) > floor_extent_for(20, OPTIONS) > 3.0
-    scene = sample_scene(VOCAB, 0, 0, PlacementOptions(n_objects=(30, 30)))
-    assert len(scene.objects) == 30
-    assert np.linalg.norm(scene.camera.location) > np.linalg.norm(CAMERA_LOCATION) * 2
+def test_floor_grows_and_camera_backs_off_past_ten_objects():
+    def sampled(count):
+        return sample_scene(VOCAB, 0, 0, PlacementOptions(n_objects=(count, count)))
+
+    ten, twenty, thirty = sampled(10), sampled(20), sampled(30)
+    assert ten.floor_extent == 3.0
+    assert thirty.floor_extent > twenty.floor_extent > 3.0
+    distance = [np.linalg.norm(s.camera.location) for s in (ten, twenty, thirty)]
+    assert distance[2] > distance[1] > distance[0]
+    assert distance[2] > 1.5 * np.linalg.norm(CAMERA_LOCATION)
+    assert spread_for(10, OPTIONS) == 3.0
+    assert spread_for(30, PlacementOptions(floor_extent=5.0)) == 5.0
 
 
 def test_impossible_placement_fails_fast_with_the_numbers():

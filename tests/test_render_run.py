@@ -11,17 +11,25 @@ from clevrlite.dataset import RenderOptions, render_dataset
 from clevrlite.placement import PlacementOptions
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+# CLEVR's default mix, and crowded scenes: 30 objects must fit the default image size with
+# every object at the default 200 visible pixels, 60 a doubled one.
+RUNS = {"default": ((3, 10), 480, 320), "thirty": ((30, 30), 480, 320),
+        "sixty": ((60, 60), 960, 640)}
+
+
+@pytest.fixture(scope="module", params=sorted(RUNS))
+def run(request, tmp_path_factory):
+    counts, width, height = RUNS[request.param]
     out = tmp_path_factory.mktemp("run")
     options = RenderOptions(out=out, count=3, seed=5, workers=1,
-                            placement=PlacementOptions(n_objects=(3, 10)))
+                            placement=PlacementOptions(n_objects=counts, width=width,
+                                                       height=height))
     summary = render_dataset(options)
-    return out, summary
+    return out, summary, options
 
 
 def test_layout_and_combined_file(run):
-    out, summary = run
+    out, summary, _ = run
     assert summary.rendered == 3
     stems = [f"CLEVRLITE_new_{i:06d}" for i in range(3)]
     for stem in stems:
@@ -37,13 +45,17 @@ def test_layout_and_combined_file(run):
 
 
 def test_annotations_match_the_masks(run):
-    out, _ = run
+    out, _, options = run
     for scene_file in sorted((out / "scenes").glob("*.json")):
         scene = json.loads(scene_file.read_text())
         image = Image.open(out / "images" / scene["image_filename"])
         mask = np.array(Image.open(out / "masks" / scene["mask_filename"]))
-        assert image.mode == "RGB" and image.size == (480, 320) and mask.shape == (320, 480)
-        assert set(np.unique(mask)) <= set(range(len(scene["objects"]) + 1))
+        width, height = options.placement.width, options.placement.height
+        assert image.mode == "RGB" and image.size == (width, height)
+        assert mask.shape == (height, width)
+        low, high = options.placement.n_objects
+        assert low <= len(scene["objects"]) <= high
+        assert set(np.unique(mask)) == set(range(len(scene["objects"]) + 1))
         for obj in scene["objects"]:
             hit = mask == obj["mask_id"]
             assert obj["visible_pixels"] == int(hit.sum()) >= 200
@@ -63,7 +75,7 @@ def test_annotations_match_the_masks(run):
 
 
 def test_text_files_load_back_to_the_scene(run):
-    out, _ = run
+    out, _, options = run
     for scene_file in sorted((out / "scenes").glob("*.json")):
         scene = json.loads(scene_file.read_text())
         expect = json.loads(serialize.dumps(scene, "json"))
