@@ -4,10 +4,12 @@ Random sequential placement jams long before 30 objects: every placed object ban
 width ``2 * margin`` on each camera axis, and the bands soon cover the floor. Here the margin
 rule holds by construction instead. Each object gets one of ``n`` left-axis values and one of
 ``n`` front-axis values, each set drawn uniformly with consecutive values ``margin`` apart (a
-Latin design), paired by a random permutation. Pairs that break another rule are repaired by
-swapping one coordinate between two objects, which keeps both value sets, so the margin rule
-always holds. Each swap is the best of the ``2n`` possible for an object in trouble (a random
-one when none helps), scored by a penalty that is zero exactly when every rule holds:
+Latin design) over the part of the floor the frame sees. Left values go to objects at
+random; front values are then dealt out so that each object starts in frame where it can.
+Objects that break another rule are repaired by swapping one coordinate between two
+objects, which keeps both value sets, so the margin rule always holds. Each swap is the best
+of the ``2n`` possible for an object in trouble (a random one when none helps), scored by a
+penalty that is zero exactly when every rule holds:
 
 - footprints ``min_dist`` apart and centres on the floor square (the hard rules of DESIGN 4.2);
 - each object's bounding sphere inside the camera's frame, so none is cut off;
@@ -18,6 +20,8 @@ one when none helps), scored by a penalty that is zero exactly when every rule h
 
 Scores are updated incrementally: a swap moves two objects, so only their rows and columns of
 the pair tables change, and all ``2n`` candidate swaps are scored together in numpy.
+Positions are not uniform over the floor as in CLEVR's sampler; they are as spread as the
+rules and the frame allow.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
                 spots = uv @ axes
                 break
         tries = f"{attempts} layouts"
-        fix = "use fewer objects, a larger image or a lower --min-pixels"
+        fix = "use fewer objects, a larger floor or image, or a lower --min-pixels"
     else:
         for _ in range(options.max_restarts):
             spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
