@@ -34,8 +34,10 @@ from clevrlite.scene import Camera
 
 # The estimate counts this share of an object's screen box as its pixels (a sphere fills
 # pi/4 of its box, a cube seen from above more), and asks for this much more than min_pixels.
+# Measured with 30 objects at 480x320: at 1.15, 95% of scenes pass the mask check at the first
+# layout (at most 3 layouts in 150 scenes); at 1.3, scenes of mostly small objects find none.
 BOX_FILL = 0.7
-VISIBILITY_SLACK = 1.3
+VISIBILITY_SLACK = 1.15
 # Latin values span this share of the frame's floor width and depth, or just enough for the
 # margin rule with MIN_SLACK to spare: objects near the frame's corners are cut off or shrink
 # to nothing. Measured with 30 objects at 480x320: from 0.6 to 0.85 no layout failed to
