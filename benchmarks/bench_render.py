@@ -44,7 +44,8 @@ def throughput(spec: str, workers: int, scenes: int) -> None:
     rate = scenes / secs
     stages = "  ".join(f"{k} {1000 * v / scenes:5.1f}"
                        for k, v in sorted(summary.stage_seconds.items()))
-    print(f"{spec:>5} objects {options.placement.width}x{options.placement.height}  {workers} worker(s)  {rate:6.1f} scenes/s  "
+    size = f"{options.placement.width}x{options.placement.height}"
+    print(f"{spec:>5} objects {size}  {workers} worker(s)  {rate:6.1f} scenes/s  "
           f"{rate * BLENDER_SECONDS_PER_IMAGE:6.0f}x Blender  | ms/scene per worker: {stages}  "
           f"| peak RSS {peak_rss_mib(workers > 1):.0f} MiB", flush=True)
 

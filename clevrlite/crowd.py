@@ -5,10 +5,10 @@ width ``2 * margin`` on each camera axis, and the bands soon cover the floor. He
 rule holds by construction instead. Each object gets one of ``n`` left-axis values and one of
 ``n`` front-axis values, each set drawn uniformly with consecutive values ``margin`` apart (a
 Latin design) over the part of the floor the frame sees, and paired at random. Objects that
-break another rule are repaired by swapping one coordinate between two
-objects, which keeps both value sets, so the margin rule always holds. Each swap is the best
-of the ``2n`` possible for an object in trouble (a random one when none helps), scored by a
-penalty that is zero exactly when every rule holds:
+break another rule are repaired by swapping one coordinate between two objects, which keeps
+both value sets, so the margin rule always holds. Each swap is the best of the ``2n``
+possible for an object in trouble (a random one when none helps), scored by a penalty that
+is zero exactly when every rule holds:
 
 - footprints ``min_dist`` apart and centres on the floor square (the hard rules of DESIGN 4.2);
 - each object's bounding sphere inside the camera's frame, so none is cut off;
@@ -215,8 +215,7 @@ def _repair(layout: _Layout, uv: np.ndarray, rng: np.random.Generator,
         k = np.repeat([0, 1], n)
         who = np.concatenate([np.full(2 * n, i), j])
         movers = np.concatenate([np.repeat(uv[i][None], 2 * n, axis=0), uv[j]])
-        movers[np.arange(4 * n), np.tile(k, 2)] = np.concatenate([uv[j, k], np.full(2 * n, 0.0)
-                                                                  + uv[i, k]])
+        movers[np.arange(4 * n), np.tile(k, 2)] = np.concatenate([uv[j, k], uv[i, k]])
         m_own, m_box, m_depth = layout.solo(movers, b.scale[who], b.height[who], b.radius[who])
         others = (idx[None] != i) & (idx[None] != j[:, None])  # (2n, n)
         both = np.concatenate([others, others])
