@@ -121,7 +121,9 @@ class _Layout:
         return np.maximum(scale_a + scale_b + self.min_dist - dist, 0.0)
 
     def visibility_penalty(self, box: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-        """Shortfall of the estimated visible pixels, as a share of the target."""
+        """Shortfall of the estimated visible pixels, as a share of the target (0 if none)."""
+        if self.target <= 0.0:
+            return np.zeros(np.broadcast_shapes(box.shape[:-1], np.shape(hidden)))
         area = (box[..., 1] - box[..., 0]) * (box[..., 3] - box[..., 2])
         seen = BOX_FILL * np.maximum(area - hidden, 0.0)
         return np.maximum(self.target - seen, 0.0) / self.target
