@@ -45,6 +45,7 @@ VISIBILITY_SLACK = 1.15
 SPREAD = 0.72
 MIN_SLACK = 1.1
 MAX_SWAPS_PER_OBJECT = 15
+FAR = 1e3  # where the floor seen above the horizon is taken to be
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,16 @@ class _View:
         world = np.concatenate([xy, z[..., None]], axis=-1) - self.eye
         return world @ self.rows.T
 
-    def floor_uv(self, px: float, py: float, width: int, height: int) -> np.ndarray | None:
-        """Left/front floor coordinates seen at pixel (px, py); None above the horizon."""
+    def floor_uv(self, px: float, py: float, width: int, height: int) -> np.ndarray:
+        """Left/front floor coordinates seen at pixel (px, py); for a pixel above the horizon,
+        a point far out in its direction (callers clip it to the floor)."""
         ray = np.array([(px - width / 2.0) / self.focal, (py - height / 2.0) / self.focal, 1.0])
         world = ray @ self.rows
-        if world[2] >= -1e-6:
-            return None
-        hit = self.eye + world * (-self.eye[2] / world[2])
-        return self.axes @ hit[:2]
+        if world[2] < -1e-6:
+            hit = self.eye[:2] + world[:2] * (-self.eye[2] / world[2])
+        else:
+            hit = self.eye[:2] + world[:2] / np.linalg.norm(world[:2]) * FAR
+        return self.axes @ hit
 
 
 class _Layout:
@@ -155,13 +158,12 @@ def spread_ranges(camera: Camera, axes: np.ndarray, spread: float, need: float) 
     """
     view = _View(camera, axes)
     w, h = camera.width, camera.height
-    corners = [view.floor_uv(px, py, w, h) for px, py in ((0, h), (w, h), (0, 0), (w, 0))]
-    seen = np.array([c for c in corners if c is not None])
+    seen = np.array([view.floor_uv(px, py, w, h) for px, py in ((0, h), (w, h), (0, 0), (w, 0))])
     reach = np.abs(axes).sum(axis=1) * spread  # the square's half-width along each axis
     ranges = []
     for k in range(2):
         lo = max(-reach[k], float(seen[:, k].min()))
-        hi = min(reach[k], float(seen[:, k].max())) if len(seen) == 4 else reach[k]
+        hi = min(reach[k], float(seen[:, k].max()))
         mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
         half = min(half, max(half * SPREAD, MIN_SLACK * need / 2.0))
         ranges.append((mid - half, mid + half))

@@ -55,9 +55,13 @@ def test_invariants_over_many_scenes(seed):
             assert all(abs(c - b) <= 1.0 for c, b in zip(light.location, base))
 
 
-@pytest.mark.parametrize("count, min_pixels", [(11, 200), (20, 200), (30, 200), (30, 0)])
-def test_crowded_scenes_keep_the_rules_and_every_vertex_in_frame(count, min_pixels):
-    options = PlacementOptions(n_objects=(count, count), min_pixels=min_pixels)
+@pytest.mark.parametrize("count, min_pixels, size", [
+    (11, 200, (480, 320)), (20, 200, (480, 320)), (30, 200, (480, 320)), (30, 0, (480, 320)),
+    (20, 200, (320, 480)),  # portrait: the top of the frame sees past the horizon
+])
+def test_crowded_scenes_keep_the_rules_and_every_vertex_in_frame(count, min_pixels, size):
+    options = PlacementOptions(n_objects=(count, count), min_pixels=min_pixels,
+                               width=size[0], height=size[1])
     for index in range(12):
         scene = sample_scene(VOCAB, index, 3, options)
         assert len(scene.objects) == count
