@@ -47,6 +47,8 @@ MIN_SLACK = 1.1
 MAX_SWAPS_PER_OBJECT = 15
 FAR = 1e3  # where the floor seen above the horizon is taken to be
 
+Ranges = tuple[tuple[float, float], tuple[float, float]]  # (low, high) along left, front
+
 
 @dataclass(frozen=True)
 class Bodies:
@@ -61,26 +63,26 @@ class _View:
     """The camera's projection of floor positions, vectorised over any leading axes."""
 
     def __init__(self, camera: Camera, axes: np.ndarray) -> None:
-        right, down, forward = camera.axes()
-        self.rows = np.stack([right, down, forward])  # world to camera rotation
+        to_camera = camera.world_to_camera()
+        self.rotation, self.shift = to_camera[:3, :3], to_camera[:3, 3]
         self.eye = np.asarray(camera.location, float)
         self.axes = axes  # (2, 2): rows are the floor's left and front unit vectors
         self.focal = float(camera.intrinsics()[0, 0])
-        half_w = math.radians(camera.hfov_deg) / 2.0
-        half_h = camera.yfov() / 2.0
+        self.width, self.height = camera.width, camera.height
+        half_w, half_h = math.radians(camera.hfov_deg) / 2.0, camera.yfov() / 2.0
         self.cos_sin = ((math.cos(half_w), math.sin(half_w)), (math.cos(half_h), math.sin(half_h)))
 
     def camera_coords(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
         """(..., 3) camera coordinates of world points (xy (..., 2), z broadcast to (...))."""
         z = np.broadcast_to(z, xy.shape[:-1])
-        world = np.concatenate([xy, z[..., None]], axis=-1) - self.eye
-        return world @ self.rows.T
+        return np.concatenate([xy, z[..., None]], axis=-1) @ self.rotation.T + self.shift
 
-    def floor_uv(self, px: float, py: float, width: int, height: int) -> np.ndarray:
+    def floor_uv(self, px: float, py: float) -> np.ndarray:
         """Left/front floor coordinates seen at pixel (px, py); for a pixel above the horizon,
         a point far out in its direction (callers clip it to the floor)."""
-        ray = np.array([(px - width / 2.0) / self.focal, (py - height / 2.0) / self.focal, 1.0])
-        world = ray @ self.rows
+        ray = np.array([(px - self.width / 2.0) / self.focal,
+                        (py - self.height / 2.0) / self.focal, 1.0])
+        world = ray @ self.rotation
         if world[2] < -1e-6:
             hit = self.eye[:2] + world[:2] * (-self.eye[2] / world[2])
         else:
@@ -147,9 +149,6 @@ def _spaced(rng: np.random.Generator, lo: float, hi: float, count: int,
     return lo + np.sort(rng.uniform(0.0, slack, count)) + np.arange(count) * step
 
 
-Ranges = tuple[tuple[float, float], tuple[float, float]]
-
-
 def spread_ranges(camera: Camera, axes: np.ndarray, spread: float, need: float) -> Ranges:
     """The left and front ranges the Latin values are drawn from.
 
@@ -158,7 +157,7 @@ def spread_ranges(camera: Camera, axes: np.ndarray, spread: float, need: float) 
     """
     view = _View(camera, axes)
     w, h = camera.width, camera.height
-    seen = np.array([view.floor_uv(px, py, w, h) for px, py in ((0, h), (w, h), (0, 0), (w, 0))])
+    seen = np.array([view.floor_uv(px, py) for px, py in ((0, h), (w, h), (0, 0), (w, 0))])
     reach = np.abs(axes).sum(axis=1) * spread  # the square's half-width along each axis
     ranges = []
     for k in range(2):
@@ -208,7 +207,8 @@ def _repair(layout: _Layout, uv: np.ndarray, rng: np.random.Generator,
     cover = _cover(box[:, None], depth[:, None], box[None], depth[None])  # [i, l]: l over i
     for _ in range(max_swaps):
         hidden = cover.sum(axis=1)
-        penalty = overlap.sum(axis=1) + own + layout.visibility_penalty(box, hidden)
+        rows = overlap.sum(axis=1)
+        penalty = rows + own + layout.visibility_penalty(box, hidden)
         trouble = np.flatnonzero(penalty > 1e-9)
         if not len(trouble):
             return uv
@@ -228,7 +228,6 @@ def _repair(layout: _Layout, uv: np.ndarray, rng: np.random.Generator,
         m_gap = (layout.gap(movers[:, None], b.scale[who][:, None], uv[None], b.scale[None])
                  * both).sum(axis=1)
         pair = layout.gap(movers[:2 * n], b.scale[i], movers[2 * n:], b.scale[j])
-        rows = overlap.sum(axis=1)
         rest = ((rows[None] - overlap[i][None] - overlap[j]) * others).sum(axis=1)
         total = rest + 2.0 * (m_gap[:2 * n] + m_gap[2 * n:] + pair)
         # Visibility: others lose i's and j's old cover and gain the new; i and j rescored.
