@@ -167,41 +167,50 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     Crowded scenes use clevrlite.crowd's layout, which also keeps objects in frame.
     """
     axes = _floor_axes(scene.camera)
-    n = len(scene.objects)
-    if crowded(n):
-        shapes = [vocab.shapes[o.shape] for o in scene.objects]
-        scales = np.array([o.scale for o in scene.objects], float)
-        bodies = Bodies(scale=scales,
-                        height=np.array([rest_height(s, 1.0) for s in shapes]) * scales,
-                        radius=np.array([unit_mesh(s).radius for s in shapes]) * scales)
-        ranges = _crowd_ranges(scene.camera, n, options)
-        attempts = CROWD_ATTEMPTS
-        spots = None
-        for attempt in range(attempts):
-            aim = options.min_pixels * CROWD_RELAX ** attempt
-            uv = place_crowd(bodies, scene.camera, axes, ranges, scene.floor_extent,
-                             options.min_dist, options.margin, aim, rng)
-            if uv is not None:
-                spots = uv @ axes
-                break
-        tries = f"{attempts} layouts"
+    if crowded(len(scene.objects)):
+        spots, tries = _crowd_spots(scene, vocab, options, axes, rng), f"{CROWD_ATTEMPTS} layouts"
         fix = "use fewer objects, a larger floor or image, or a lower --min-pixels"
     else:
-        for _ in range(options.max_restarts):
-            spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
-                               options, rng)
-            if spots is not None:
-                break
+        spots = _clevr_spots(scene, options, axes, rng)
         tries = f"{options.max_restarts} restarts of {options.max_tries} tries per object"
         fix = "use fewer objects or a larger floor"
     if spots is None:
         extent = scene.floor_extent
         raise PlacementError(
-            f"could not place {n} objects on a {2 * extent:.4g}x{2 * extent:.4g} floor with "
-            f"min_dist {options.min_dist:g} and margin {options.margin:g} after {tries}; {fix}")
+            f"could not place {len(scene.objects)} objects on a {2 * extent:.4g}x"
+            f"{2 * extent:.4g} floor with min_dist {options.min_dist:g} and margin "
+            f"{options.margin:g} after {tries}; {fix}")
     for obj, (x, y) in zip(scene.objects, spots):
         z = rest_height(vocab.shapes[obj.shape], obj.scale)
         obj.position = (float(x), float(y), z)
+
+
+def _clevr_spots(scene: Scene, options: PlacementOptions, axes: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray | None:
+    """CLEVR's sampler: floor positions (n, 2), or None when every restart failed."""
+    for _ in range(options.max_restarts):
+        spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
+                           options, rng)
+        if spots is not None:
+            return spots
+    return None
+
+
+def _crowd_spots(scene: Scene, vocab: Vocabulary, options: PlacementOptions, axes: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray | None:
+    """clevrlite.crowd's layout: floor positions (n, 2), or None when every layout failed."""
+    meshes = [unit_mesh(vocab.shapes[o.shape]) for o in scene.objects]
+    scales = np.array([o.scale for o in scene.objects], float)
+    bodies = Bodies(scale=scales, height=np.array([m.rest_height for m in meshes]) * scales,
+                    radius=np.array([m.radius for m in meshes]) * scales)
+    ranges = _crowd_ranges(scene.camera, len(scene.objects), options)
+    for attempt in range(CROWD_ATTEMPTS):
+        aim = options.min_pixels * CROWD_RELAX ** attempt
+        uv = place_crowd(bodies, scene.camera, axes, ranges, scene.floor_extent,
+                         options.min_dist, options.margin, aim, rng)
+        if uv is not None:
+            return uv @ axes
+    return None
 
 
 def _floor_axes(camera: Camera) -> np.ndarray:
