@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from clevrlite.errors import PlacementError
-from clevrlite.placement import (CAMERA_LOCATION, LIGHTS, PlacementOptions, sample_scene,
-                                 spread_for)
+from clevrlite.placement import CAMERA_LOCATION, LIGHTS, PlacementOptions, sample_scene
 from clevrlite.render.geometry import unit_mesh
 from clevrlite.vocab import load_vocabulary
 
@@ -137,8 +136,14 @@ def test_floor_grows_and_camera_backs_off_past_ten_objects():
     distance = [np.linalg.norm(s.camera.location) for s in (ten, twenty, thirty)]
     assert distance[2] > distance[1] > distance[0]
     assert distance[2] > 1.5 * np.linalg.norm(CAMERA_LOCATION)
-    assert spread_for(10, OPTIONS) == 3.0
-    assert spread_for(30, PlacementOptions(floor_extent=5.0)) == 5.0
+
+
+def test_a_floor_the_user_fixed_holds_a_crowd():
+    options = PlacementOptions(n_objects=(20, 20), floor_extent=6.0)
+    for index in range(5):
+        scene = sample_scene(VOCAB, index, 2, options)
+        assert scene.floor_extent == 6.0
+        assert_rules_hold(scene, options)  # every centre within the user's square
 
 
 def test_impossible_placement_fails_fast_with_the_numbers():

@@ -75,7 +75,7 @@ def test_annotations_match_the_masks(run):
 
 
 def test_text_files_load_back_to_the_scene(run):
-    out, _, options = run
+    out, _, _ = run
     for scene_file in sorted((out / "scenes").glob("*.json")):
         scene = json.loads(scene_file.read_text())
         expect = json.loads(serialize.dumps(scene, "json"))
