@@ -104,7 +104,7 @@ def cli() -> None:
 def render(n_objects, count, out, seed, width, height, formats, workers, backend, properties,
            resume, min_pixels, start_index, prefix, split, floor_extent, quiet) -> None:
     """Render CLEVR-style scenes with masks, scene JSON and text serializations."""
-    from clevrlite.dataset import RenderOptions, render_dataset
+    from clevrlite.runs.dataset import RenderOptions, render_dataset
     from clevrlite.placement import PlacementOptions
 
     if floor_extent is not None and floor_extent <= 0:
@@ -221,7 +221,7 @@ def doctor(backend, as_json) -> None:
               help="Also plot accuracy versus object count per task to this PNG.")
 def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
     """Score model predictions against a benchmark, with breakdowns."""
-    from clevrlite import evaluate
+    from clevrlite.scoring import evaluate
 
     report = evaluate.score(benchmark_dir, predictions, mode=mode, split=split)
     if plot is not None:
@@ -240,7 +240,7 @@ def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
               show_default=True)
 def baseline(kind, benchmark_dir, out, seed, split) -> None:
     """Write baseline predictions: random, oracle or text-only."""
-    from clevrlite.baselines import write_baseline
+    from clevrlite.scoring.baselines import write_baseline
 
     count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)
     click.echo(f"wrote {count} {kind} predictions to {out}")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clevrlite import baselines
-from clevrlite.answers import answers_match, extract_answer
+from clevrlite.scoring import baselines
+from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.errors import UsageError
-from clevrlite.evaluate import score
+from clevrlite.scoring.evaluate import score
 
 COLORS = {"gray": [87, 87, 87], "red": [173, 35, 35], "blue": [42, 75, 215],
           "green": [29, 105, 20], "brown": [129, 74, 25], "purple": [129, 38, 192],

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clevrlite.answers import answers_match, extract_answer
+from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.errors import UsageError
-from clevrlite.evaluate import PLOT_NEEDS_MATPLOTLIB, format_table, plot_accuracy, score
+from clevrlite.scoring.evaluate import PLOT_NEEDS_MATPLOTLIB, format_table, plot_accuracy, score
 
 
 def obj(i, shape, color, material, size, scale, coords, rotation):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from clevrlite import serialize
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark
-from clevrlite.dataset import RenderOptions, render_dataset
+from clevrlite.runs.dataset import RenderOptions, render_dataset
 from clevrlite.placement import PlacementOptions
 
 README_EXAMPLE = {

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import pytest
 
-from clevrlite import fsutil, pool
+from clevrlite.runs import fsutil, pool
 from clevrlite.errors import ClevrliteError
 
 SMALL = ["--width", "160", "--height", "120", "--min-pixels", "20", "--quiet"]

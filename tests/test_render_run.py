@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from clevrlite import serialize
-from clevrlite.dataset import RenderOptions, render_dataset
+from clevrlite.runs.dataset import RenderOptions, render_dataset
 from clevrlite.placement import PlacementOptions
 
 

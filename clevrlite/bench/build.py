@@ -16,14 +16,15 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from clevrlite import __version__, fsutil, pool, serialize
+from clevrlite import __version__, serialize
+from clevrlite.runs import fsutil, pool
 from clevrlite.bench.construct import construct
 from clevrlite.bench.mate import SHOTS_NEEDED, write_mate_files
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.prompts import (build_prompt, choose_shots, question, rationale,
                                      shot_candidates)
 from clevrlite.bench.roles import Roles, bench_view, linking_attributes, value_count
-from clevrlite.dataset import SceneMaker, encode_png
+from clevrlite.runs.dataset import SceneMaker, encode_png
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
 from clevrlite.serialize import rounded

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from clevrlite import fsutil
+from clevrlite.runs import fsutil
 from clevrlite.bench.prompts import build_prompt
 
 SETUPS = {  # file stem -> (split, shots, chain of thought)

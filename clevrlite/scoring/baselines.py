@@ -26,10 +26,10 @@ import random
 from pathlib import Path
 from typing import Any, Callable
 
-from clevrlite.answers import answers_match, parse_precision, round_value
+from clevrlite.scoring.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
-from clevrlite.evaluate import SceneCache, load_instances, object_value
-from clevrlite.fsutil import write_lines
+from clevrlite.scoring.evaluate import SceneCache, load_instances, object_value
+from clevrlite.runs.fsutil import write_lines
 
 KINDS = ("random", "oracle", "text-only")
 IMAGE_SIDE = ("color", "shape")

@@ -2,10 +2,10 @@
 
 Three layers, each usable on its own:
 
-- parsing (clevrlite.answers): ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the
+- parsing (clevrlite.scoring.answers): ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the
   last JSON-like object with an "answer" key, tolerant of fences, quotes and prose) or in ``mate``
   mode (MATE's ``main_eval.clean_prediction``, reproduced exactly);
-- comparing (clevrlite.answers): ``answers_match`` decides whether a parsed answer equals the gold one;
+- comparing (clevrlite.scoring.answers): ``answers_match`` decides whether a parsed answer equals the gold one;
 - scoring: ``score`` reads a benchmark directory and a predictions file and returns a ``Report``
   with the breakdowns and the out-of-scene error (OSE); ``format_table`` and ``plot_accuracy``
   present it.
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from clevrlite.answers import (answers_match, check_mode, extract_answer, parse_precision,
+from clevrlite.scoring.answers import (answers_match, check_mode, extract_answer, parse_precision,
                                round_value)
 from clevrlite.errors import UsageError
-from clevrlite.fsutil import write_bytes
+from clevrlite.runs.fsutil import write_bytes
 
 SPLITS = ("auto", "cross_modal", "unimodal", "all")
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}

@@ -1,6 +1,6 @@
 """Writing render runs: file layout (DESIGN 4.4), atomic writes, resume and the worker pool.
 
-Each worker process owns one renderer (clevrlite.pool), made on its first scene and reused.
+Each worker process owns one renderer (clevrlite.runs.pool), made on its first scene and reused.
 Every scene depends only on (seed, index, options), so the files are byte-identical whatever the
 number of workers. A scene's JSON is written last and marks the scene as complete for --resume.
 """
@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from clevrlite import __version__, fsutil, pool, serialize
+from clevrlite import __version__, serialize
+from clevrlite.runs import fsutil, pool
 from clevrlite.annotate import annotate, smallest_visible
 from clevrlite.errors import PlacementError, UsageError
 from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng

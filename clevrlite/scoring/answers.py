@@ -3,7 +3,7 @@
 ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the last
 JSON-like object with an "answer" key, tolerant of fences, quotes and prose) or in ``mate`` mode
 (MATE's ``main_eval.clean_prediction`` rule, reproduced); ``answers_match`` decides whether a
-parsed answer equals the gold one. The comparison rules are in clevrlite.evaluate's docstring.
+parsed answer equals the gold one. The comparison rules are in clevrlite.scoring.evaluate's docstring.
 """
 
 from __future__ import annotations

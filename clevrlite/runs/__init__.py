@@ -1,0 +1,1 @@
+"""Writing runs: file layout, atomic writes, resume, and the executors that run scenes."""

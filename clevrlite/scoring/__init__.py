@@ -1,0 +1,1 @@
+"""Scoring: answer parsing and comparison, scores and breakdowns, baselines."""
