@@ -16,6 +16,7 @@ import click
 
 from clevrlite import __version__
 from clevrlite.errors import ClevrliteError
+from clevrlite.scoring import BASELINE_KINDS
 
 
 class ObjectCount(click.ParamType):
@@ -148,7 +149,10 @@ class Precision(click.ParamType):
 @click.option("--seed", type=int, default=117, show_default=True)
 @click.option("--n-objects", type=ObjectCount(), default="3..10", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 2), default=2, show_default=True,
-              help="Worked examples per prompt, from the same scene.")
+              help="Worked examples per prompt, each from another scene with its own image.")
+@click.option("--same-scene-shots", is_flag=True,
+              help="Take the examples from the question's own scene, as MATE does (leaky: a "
+                   "text-only reader can rule the example objects out).")
 @click.option("--cot", is_flag=True, help="Add worked rationales (chain of thought).")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml", "xml", "text"]),
               default="json", show_default=True, help="How the scene text is written.")
@@ -162,20 +166,24 @@ class Precision(click.ParamType):
 @click.option("--properties", type=click.Path(path_type=Path), default=None,
               help="JSON vocabulary file, added to (or replacing) the default one.")
 @click.option("--resume", is_flag=True, help="Keep instances already written.")
-@click.option("--mate-compat", is_flag=True, help="Also write MATE's dev jsonl files.")
+@click.option("--mate-compat", is_flag=True,
+              help="Also write MATE's dev files (OUT/mate/), which MATE's own code reads.")
+@click.option("--preset", type=click.Choice(["mate"]), default=None,
+              help="MATE's setup: cone added, 2-3 unique colours and 1 unique shape per "
+                   "scene, same-scene examples, MATE's files; flags given explicitly win.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def benchmark(size, unimodal_size, out, seed, n_objects, shots, cot, fmt, precision,
-              balance_linking, workers, backend, properties, resume, mate_compat,
-              quiet) -> None:
+@click.pass_context
+def benchmark(ctx, out, workers, properties, preset, quiet, **settings) -> None:
     """Build a MATE-style cross-modal entity-linking benchmark."""
+    from click.core import ParameterSource
+
     from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 
-    options = BenchmarkOptions(
-        out=out, size=size, unimodal_size=unimodal_size, seed=seed, n_objects=n_objects,
-        shots=shots, cot=cot, fmt=fmt, precision=precision, balance_linking=balance_linking,
-        workers=_workers(workers), backend=backend,
-        properties=str(properties) if properties else None, resume=resume,
-        mate_compat=mate_compat)
+    given = {name: value for name, value in settings.items()
+             if ctx.get_parameter_source(name) != ParameterSource.DEFAULT or preset is None}
+    options = BenchmarkOptions.from_preset(
+        preset, out=out, workers=_workers(workers),
+        properties=str(properties) if properties else None, **given)
     start = time.perf_counter()
     stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty())
     if not quiet:
@@ -231,7 +239,7 @@ def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["random", "oracle", "text-only"]))
+@click.argument("kind", type=click.Choice(BASELINE_KINDS))
 @click.option("--benchmark", "benchmark_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Predictions file to write (JSON lines).")
@@ -239,7 +247,7 @@ def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
 @click.option("--split", type=click.Choice(["cross_modal", "unimodal", "all"]), default="all",
               show_default=True)
 def baseline(kind, benchmark_dir, out, seed, split) -> None:
-    """Write baseline predictions: random, oracle or text-only."""
+    """Write baseline predictions: random, oracle, text-only or text-only-shots."""
     from clevrlite.scoring.baselines import write_baseline
 
     count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)
@@ -250,11 +258,17 @@ def baseline(kind, benchmark_dir, out, seed, split) -> None:
 @click.argument("scene_file", type=click.Path(path_type=Path))
 @click.option("--attributes", default="shape,color,material,size",
               show_default=True, help="Attributes to consider (comma-separated).")
-def inspect(scene_file, attributes) -> None:
+@click.option("--task", type=click.Choice(["img2data", "data2img", "img2img", "data2data"]),
+              default=None, help="Linking sets for this task by MATE's rule (with --target, "
+                                 "and --pointer for cross-modal tasks).")
+@click.option("--pointer", default=None, help="The question's pointer attribute (with --task).")
+@click.option("--target", default=None, help="The question's target attribute (with --task).")
+def inspect(scene_file, attributes, task, pointer, target) -> None:
     """Print unique pointer values and minimal linking sets of each object of a scene."""
     from clevrlite.inspect_scene import describe
 
-    click.echo(describe(scene_file, [a.strip() for a in attributes.split(",") if a.strip()]))
+    click.echo(describe(scene_file, [a.strip() for a in attributes.split(",") if a.strip()],
+                        task=task, pointer=pointer, target=target))
 
 
 RESUMABLE = ("render", "benchmark")  # commands whose killed or failed runs --resume continues

@@ -25,18 +25,42 @@ def load_scene_objects(path: Path) -> list[dict[str, Any]]:
     return objects
 
 
-def describe(path: Path, attributes: Sequence[str]) -> str:
-    """A table: per object, its unique pointer values and its minimal linking sets."""
+def linking_for(task: str | None, pointer: str | None, target: str | None,
+                attributes: Sequence[str]) -> list[str]:
+    """The attributes linking sets are taken over: ``attributes`` as given, or for a task
+    MATE's rule (what both modalities show, minus the target and what the text withholds)."""
+    if task is None:
+        return list(attributes)
+    from clevrlite.bench.roles import CROSS_MODAL_TASKS, TASKS, linking_attributes
+
+    if task not in TASKS:
+        raise UsageError(f"--task {task!r} is not a task; use one of {', '.join(TASKS)}")
+    if target is None or (task in CROSS_MODAL_TASKS and pointer is None):
+        raise UsageError(f"--task {task} needs --target (and --pointer for cross-modal tasks): "
+                         f"the rule drops the target and what the text withholds")
+    return list(linking_attributes(task, pointer or "", target))
+
+
+def describe(path: Path, attributes: Sequence[str], task: str | None = None,
+             pointer: str | None = None, target: str | None = None) -> str:
+    """A table: per object, its unique pointer values and its minimal linking sets (over
+    ``attributes``, or by MATE's rule for ``task`` with ``pointer`` and ``target``)."""
     objects = load_scene_objects(path)
-    missing = sorted({a for a in attributes for o in objects if a not in o})
+    unique_over = list(attributes)
+    attributes = linking_for(task, pointer, target, attributes)
+    missing = sorted({a for a in unique_over + attributes for o in objects if a not in o})
     if missing:
         raise UsageError(f"attribute {missing[0]!r} is not in every object of {str(path)!r}; "
                          f"choose from {', '.join(sorted(objects[0]))}")
-    unique = {a: unique_values(objects, a) for a in attributes}
-    lines = []
+    unique = {a: unique_values(objects, a) for a in unique_over}
+    header = f"linking attributes: {', '.join(attributes) or '-'}"
+    if task:
+        header += (f" (MATE's rule for {task}: what both modalities show, minus the target "
+                   f"and what the text withholds)")
+    lines = [header]
     for i, obj in enumerate(objects):
         name = obj.get("name", f"Object_{i}")
-        values = [f"{a}={obj[a]}" for a in attributes if unique[a].get(_key(obj[a])) == i]
+        values = [f"{a}={obj[a]}" for a in unique_over if unique[a].get(_key(obj[a])) == i]
         sets = minimal_linking_sets(objects, i, attributes)
         linking = " | ".join("+".join(s) for s in sets) if sets else "none (coordinates only)"
         lines.append(f"{name}: unique {', '.join(values) or '-'}; minimal linking sets: "

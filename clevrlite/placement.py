@@ -68,9 +68,14 @@ class PlacementOptions:
     prefix: str = "CLEVRLITE"
 
 
-def scene_rng(seed: int, index: int) -> np.random.Generator:
-    """The generator of scene ``index`` of run ``seed``: independent of order and workers."""
-    return np.random.default_rng(np.random.SeedSequence([seed, index]))
+def scene_rng(seed: int, index: int, stream: int | None = None) -> np.random.Generator:
+    """The generator of scene ``index`` of run ``seed``: independent of order and workers.
+
+    ``stream`` keeps another family of scenes of the same run (a benchmark's example scenes)
+    independent of the scenes with the same index.
+    """
+    entropy = [seed, index] if stream is None else [seed, index, stream]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
 def crowded(n_objects: int) -> bool:

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from clevrlite.errors import UsageError
 from clevrlite.scene import OBJECT_KEYS
@@ -98,9 +98,13 @@ def _attribute_to_dict(a: Attribute) -> dict[str, Any]:
     return out
 
 
-def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """The default vocabulary, merged with (or replaced by) the user file at ``path``."""
+def load_vocabulary(path: str | Path | None = None,
+                    overlays: Sequence[Mapping[str, Any]] = ()) -> Vocabulary:
+    """The default vocabulary with ``overlays`` (a preset's additions) merged in, then merged
+    with (or replaced by) the user file at ``path``."""
     base = _read_json(DEFAULT_PROPERTIES)
+    for overlay in overlays:
+        base = merge_properties(base, overlay, where="preset vocabulary")
     if path is None:
         return parse_vocabulary(base, where=str(DEFAULT_PROPERTIES))
     user = _read_json(Path(path))

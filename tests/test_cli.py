@@ -6,6 +6,7 @@ Every mistake a user can make gives exactly one line on stderr naming the proble
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -232,6 +233,8 @@ BENCHMARK_USAGE_ERRORS = [
     (["--precision", "9"], ["--precision"]),
     (["--format", "csv"], ["--format", "csv"]),
     (["--workers", "0"], ["--workers"]),
+    (["--preset", "mate", "--balance-linking"], ["--preset mate", "--balance-linking"]),
+    (["--preset", "clevr"], ["--preset", "clevr"]),
 ]
 
 
@@ -242,6 +245,20 @@ def test_benchmark_rejects_bad_values(tmp_path, args, words):
     proc = run_cli("benchmark", *CHEAP_BENCHMARK, *args, "--out", str(out))
     assert_one_line_error(proc, 2, *words)
     assert not out.exists()
+
+
+def test_preset_mate_through_the_cli_keeps_explicit_flags(tmp_path):
+    out = tmp_path / "b"
+    proc = run_cli("benchmark", "--preset", "mate", "--size", "2", "--unimodal-size", "2",
+                   "--n-objects", "3", "--shots", "1", "--workers", "1", "--out", str(out),
+                   "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["preset"], stats["shots"], stats["shot_source"]) == ("mate", 1, "same_scene")
+    assert "cone" in stats["vocabulary"]["shapes"]
+    assert sorted(p.name for p in (out / "mate").glob("*.jsonl")) == sorted(
+        f"{s}.jsonl" for s in ("mm_0shot", "mm_1shot", "mm_2shot", "mm_2shot_cot", "um_0shot",
+                               "um_1shot", "um_2shot"))
 
 
 def test_benchmark_rejects_bad_properties(tmp_path):
@@ -301,13 +318,40 @@ def test_score_accepts_a_real_predictions_file(tmp_path, bench_dir):
 
 # --------------------------------------------------------------------------------- inspect
 
-def test_inspect_a_rendered_scene(scene_file):
-    proc = run_cli("inspect", str(scene_file))
+def brute_force_sets(objects, index, attributes):
+    """Inclusion-minimal attribute sets no other object matches on all of, as inspect writes."""
+    found = [set(c) for r in range(1, len(attributes) + 1)
+             for c in itertools.combinations(attributes, r)
+             if all(any(o[a] != objects[index][a] for a in c)
+                    for j, o in enumerate(objects) if j != index)]
+    minimal = [s for s in found if not any(o < s for o in found)]
+    return " | ".join("+".join(sorted(s)) for s in sorted(minimal, key=lambda s: (len(s),
+                                                                                 sorted(s))))
+
+
+@pytest.mark.parametrize("args, attributes", [
+    ([], ["shape", "color", "material", "size"]),
+    (["--task", "data2img", "--pointer", "size", "--target", "color"],
+     ["shape", "material", "size"]),  # MATE's rule: the pointer size links when both show it
+    (["--task", "img2data", "--pointer", "color", "--target", "name"],
+     ["shape", "material", "size"]),  # img2data's text withholds the pointer
+    (["--task", "img2img", "--target", "shape"], ["color", "material", "size"]),
+])
+def test_inspect_a_rendered_scene(scene_file, args, attributes):
+    proc = run_cli("inspect", str(scene_file), *args)
     assert proc.returncode == 0, proc.stderr
     objects = json.loads(scene_file.read_text())["objects"]
-    lines = proc.stdout.strip().splitlines()
+    header, *lines = proc.stdout.strip().splitlines()
+    assert sorted(header.split(": ")[1].split(" (")[0].split(", ")) == sorted(attributes)
     assert [line.split(":")[0] for line in lines] == [o["name"] for o in objects]
-    assert all("minimal linking sets:" in line for line in lines)
+    for i, line in enumerate(lines):
+        sets = line.split("minimal linking sets: ")[1]
+        assert sets == (brute_force_sets(objects, i, attributes) or "none (coordinates only)")
+
+
+def test_inspect_needs_the_target_with_a_task(scene_file):
+    assert_one_line_error(run_cli("inspect", str(scene_file), "--task", "data2img"), 2,
+                          "--target")
 
 
 def test_inspect_bad_files(tmp_path, scene_file):

@@ -1,13 +1,17 @@
 """Build a MATE-style benchmark directory (DESIGN 5): scenes, images, instances, stats.
 
-One scene per instance, made by construction for that instance. Each instance is written as
-a small part file after its scene's files; the jsonl files and stats.json are rebuilt from the
-parts at the end, so a killed build resumes (--resume) to the same bytes as an unbroken one.
+One scene per instance, made by construction for that instance. The build runs in two phases
+on the worker pool: first the example scenes that worked examples come from (a few per object
+count, unless examples come from the question's own scene), then the instances, each written
+as a small part file after its scene's files. The jsonl files, stats.json and MATE's files are
+rebuilt from the parts at the end, so a killed build resumes (--resume) to the same bytes as
+an unbroken one.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
@@ -17,22 +21,29 @@ from typing import Any, Iterator
 import numpy as np
 
 from clevrlite import __version__, serialize
-from clevrlite.runs import fsutil, pool
-from clevrlite.bench.construct import construct
+from clevrlite.bench.construct import construct, construct_example
 from clevrlite.bench.mate import SHOTS_NEEDED, write_mate_files
 from clevrlite.bench.plan import InstanceSpec, make_plan
-from clevrlite.bench.prompts import (build_prompt, choose_shots, question, rationale,
-                                     shot_candidates)
-from clevrlite.bench.roles import Roles, bench_view, linking_attributes, value_count
-from clevrlite.runs.dataset import SceneMaker, encode_png
+from clevrlite.bench.presets import get_preset
+from clevrlite.bench.prompts import build_prompt, question, rationale
+from clevrlite.bench.roles import (IMAGE_SIDE, Roles, bench_view, categorical_values,
+                                   linking_attributes, value_count, withheld)
+from clevrlite.bench.shots import (Shot, choose_other_scenes, choose_same_scene,
+                                   same_scene_candidates)
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
+from clevrlite.runs import fsutil, pool
+from clevrlite.runs.dataset import SceneMaker, encode_png
+from clevrlite.scene import scene_stem
 from clevrlite.serialize import rounded
-from clevrlite.solver import minimal_linking_sets
+from clevrlite.solver import ConstructionError, minimal_linking_sets
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
 PARTS = ".parts"  # one finished instance per file, for --resume
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
+EXAMPLE_SPLIT = "example"  # file stems of example scenes: {prefix}_example_{index}
+EXAMPLE_STREAM = 0xE8A  # their random stream, apart from the instances' scenes
+EXAMPLES_PER_COUNT = 16  # at most; fewer for small benchmarks (one per 16 instances, >= 2)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class BenchmarkOptions:
     seed: int = 117
     n_objects: tuple[int, int] = (3, 10)
     shots: int = 2
+    same_scene_shots: bool = False  # MATE's leaky examples instead of other scenes'
     cot: bool = False
     fmt: str = "json"
     precision: int | str = 2
@@ -58,6 +70,14 @@ class BenchmarkOptions:
     min_pixels: int = 200
     prefix: str = "CLEVRLITE"
     mate_compat: bool = False
+    preset: str | None = None
+
+    @classmethod
+    def from_preset(cls, preset: str | None, **given: Any) -> "BenchmarkOptions":
+        """Options with a preset's defaults, overridden by the ``given`` ones."""
+        found = get_preset(preset)
+        defaults = dict(found.defaults) if found is not None else {}
+        return cls(**{**defaults, **given, "preset": preset})
 
     @property
     def solver_precision(self) -> int | None:
@@ -65,8 +85,26 @@ class BenchmarkOptions:
 
     @property
     def examples_needed(self) -> int:
-        """Worked examples each scene must offer: MATE's files need two."""
-        return max(self.shots, SHOTS_NEEDED if self.mate_compat else 0)
+        """Same-scene examples each scene must offer: MATE's files need two."""
+        own = self.shots if self.same_scene_shots else 0
+        return max(own, SHOTS_NEEDED if self.mate_compat else 0)
+
+    @property
+    def other_scene_shots(self) -> int:
+        """Worked examples taken from example scenes (0 with same-scene examples)."""
+        return 0 if self.same_scene_shots else self.shots
+
+
+@dataclass(frozen=True)
+class ExampleSpec:
+    """Example scene ``rank`` of those with ``n_objects`` objects."""
+
+    n_objects: int
+    rank: int
+
+    @property
+    def index(self) -> int:
+        return self.n_objects * 1000 + self.rank
 
 
 def validate(options: BenchmarkOptions) -> Vocabulary:
@@ -87,8 +125,36 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
     if lo < 2 or hi < lo:
         raise UsageError(f"--n-objects must be N or A..B with 2 <= A <= B (a pointer needs "
                          f"other objects to tell apart), got {lo}..{hi}")
+    preset = get_preset(options.preset)
+    if preset is not None:
+        for name, why in preset.refuses.items():
+            if getattr(options, name):
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"--preset {preset.name} cannot take {flag}: {why}; "
+                                 f"drop {flag} or the preset")
     fsutil.check_writable(options.out)
-    return load_vocabulary(options.properties)
+    vocab = _vocabulary(options)
+    if preset is not None and preset.name == "mate" and (len(vocab.colors) < 4
+                                                         or len(vocab.shapes) < 2):
+        raise UsageError("--preset mate needs at least 4 colours and 2 shapes for its unique "
+                         "colours and shape; add some with --properties")
+    return vocab
+
+
+def _vocabulary(options: BenchmarkOptions) -> Vocabulary:
+    preset = get_preset(options.preset)
+    overlays = [preset.vocabulary] if preset is not None and preset.vocabulary else []
+    return load_vocabulary(options.properties, overlays)
+
+
+def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[ExampleSpec]:
+    """The example scenes a build needs: per object count, one per 16 of its instances,
+    at least 2 and at most EXAMPLES_PER_COUNT (none when examples are same-scene)."""
+    if not options.other_scene_shots:
+        return []
+    counts = Counter(spec.n_objects for spec in plan)
+    return [ExampleSpec(n, rank) for n in sorted(counts)
+            for rank in range(min(EXAMPLES_PER_COUNT, max(2, math.ceil(counts[n] / 16))))]
 
 
 def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[str, Any]:
@@ -97,92 +163,156 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
     roles = Roles.for_vocab(vocab)
     unimodal = options.size if options.unimodal_size is None else options.unimodal_size
     plan = make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
-                     options.balance_linking, options.shots)
+                     options.balance_linking, options.examples_needed)
+    examples = example_plan(options, plan)
+    stems = {n: tuple(_example_stem(options, e) for e in examples if e.n_objects == n)
+             for n in {e.n_objects for e in examples}}
     out = options.out
     fsutil.remove_stale_temps(out)
     created = fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
+    todo_examples = [e for e in examples if not (
+        options.resume and (out / "scenes" / f"{_example_stem(options, e)}.json").is_file())]
     todo = [s for s in plan if not (options.resume and _part_path(out, s).is_file())]
     from tqdm import tqdm
 
     try:
-        with tqdm(total=len(todo), unit="instance", disable=not progress) as bar:
-            for _ in pool.run(partial(build_instance, options), todo, options.workers,
-                              partial(_make_worker, options)):
-                bar.update(1)
+        with tqdm(total=len(todo_examples) + len(todo), unit="instance",
+                  disable=not progress) as bar:
+            for job, items in ((partial(build_example, options), todo_examples),
+                               (partial(build_instance, options, stems), todo)):
+                for _ in pool.run(job, items, options.workers, partial(_make_worker, options)):
+                    bar.update(1)
     except BaseException:
         fsutil.remove_empty_dirs(created)  # a build that wrote nothing leaves nothing behind
         raise
     fsutil.remove_stale_temps(out)  # writers killed just before this build started are gone now
-    return _write_outputs(options, plan, vocab)
+    return _write_outputs(options, plan, vocab, len(examples))
 
 
-def _make_worker(options: BenchmarkOptions) -> SceneMaker:
-    vocab = load_vocabulary(options.properties)
-    placement = PlacementOptions(width=options.width, height=options.height,
-                                 split="bench", prefix=options.prefix)
-    return SceneMaker(vocab, placement, options.backend, options.min_pixels)
+class _Worker:
+    """A build worker's state: its scene maker and the example scenes it has read."""
+
+    def __init__(self, options: BenchmarkOptions) -> None:
+        vocab = _vocabulary(options)
+        placement = PlacementOptions(width=options.width, height=options.height,
+                                     split="bench", prefix=options.prefix)
+        self.maker = SceneMaker(vocab, placement, options.backend, options.min_pixels)
+        self.vocab, self.roles = vocab, Roles.for_vocab(vocab)
+        self.rule = getattr(get_preset(options.preset), "rule", None)
+        self._examples: dict[str, list[dict]] = {}
+
+    def example_views(self, out: Path, stem: str) -> list[dict]:
+        """The object views of example scene ``stem``, read from its scene file once."""
+        if stem not in self._examples:
+            data = json.loads((out / "scenes" / f"{stem}.json").read_text(encoding="utf-8"))
+            self._examples[stem] = [bench_view(o) for o in data["objects"]]
+        return self._examples[stem]
+
+    def close(self) -> None:
+        self.maker.close()
+
+
+def _make_worker(options: BenchmarkOptions) -> _Worker:
+    return _Worker(options)
 
 
 def _part_path(out: Path, spec: InstanceSpec) -> Path:
     return out / PARTS / f"{spec.id}.json"
 
 
-def build_instance(options: BenchmarkOptions, maker: SceneMaker, spec: InstanceSpec) -> str:
+def _example_stem(options: BenchmarkOptions, spec: ExampleSpec) -> str:
+    return scene_stem(options.prefix, EXAMPLE_SPLIT, spec.index)
+
+
+def _write_scene(out: Path, scene: Any, result: Any) -> dict[str, Any]:
+    """A built scene's image and mask (if rendered), then its scene JSON; returns the JSON."""
+    if result is not None:
+        fsutil.write_bytes(out / "images" / f"{scene.stem}.png", encode_png(result.rgb))
+        fsutil.write_bytes(out / "masks" / f"{scene.stem}.png", encode_png(result.mask))
+    data = scene.to_dict()
+    fsutil.write_json(out / "scenes" / f"{scene.stem}.json", data, indent=2)
+    return data
+
+
+def build_example(options: BenchmarkOptions, worker: _Worker, spec: ExampleSpec) -> str:
+    """Make, render and write one example scene; returns its stem."""
+    def constrain(objects, rng) -> None:
+        construct_example(objects, rng, worker.vocab, worker.roles, options.solver_precision)
+
+    placement = replace(worker.maker.placement, n_objects=(spec.n_objects, spec.n_objects),
+                        split=EXAMPLE_SPLIT)
+    scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
+                                      placement=placement, stream=EXAMPLE_STREAM)
+    _write_scene(options.out, scene, result)
+    return scene.stem
+
+
+def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
+                   worker: _Worker, spec: InstanceSpec) -> str:
     """Make, render and write one instance's scene, then its part file; returns its id."""
-    vocab, roles, precision = maker.vocab, Roles.for_vocab(maker.vocab), options.solver_precision
     chosen: dict[str, int] = {}
 
     def constrain(objects, rng) -> None:
-        chosen["target"] = construct(spec, objects, rng, vocab, roles, precision,
-                                     options.examples_needed)
+        chosen["target"] = construct(spec, objects, rng, worker.vocab, worker.roles,
+                                     options.solver_precision, options.examples_needed,
+                                     worker.rule)
 
-    placement = replace(maker.placement, n_objects=(spec.n_objects, spec.n_objects))
-    scene, result = maker.make(spec.index, options.seed, constrain=constrain,
-                               placement=placement, render=spec.task != "data2data")
-    if result is not None:
-        fsutil.write_bytes(options.out / "images" / f"{scene.stem}.png", encode_png(result.rgb))
-        fsutil.write_bytes(options.out / "masks" / f"{scene.stem}.png", encode_png(result.mask))
-    data = scene.to_dict()
-    fsutil.write_json(options.out / "scenes" / f"{scene.stem}.json", data, indent=2)
-    record = instance_record(options, spec, data, chosen["target"], vocab, result is not None)
+    placement = replace(worker.maker.placement, n_objects=(spec.n_objects, spec.n_objects))
+    scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
+                                      placement=placement, render=spec.task != "data2data")
+    data = _write_scene(options.out, scene, result)
+    examples = [(stem, worker.example_views(options.out, stem))
+                for stem in stems.get(spec.n_objects, ())]
+    record = instance_record(options, spec, data, chosen["target"], worker.vocab,
+                             result is not None, examples)
     fsutil.write_json(_part_path(options.out, spec), record)
     return spec.id
 
 
 def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
-                    target: int, vocab: Vocabulary, has_image: bool) -> dict[str, Any]:
-    """One jsonl line (DESIGN 5) for the instance whose scene JSON is ``data``."""
-    precision, shown_precision = options.solver_precision, options.precision
+                    target: int, vocab: Vocabulary, has_image: bool,
+                    examples: list[tuple[str, list[dict]]] = ()) -> dict[str, Any]:
+    """One jsonl line (DESIGN 5) for the instance whose scene JSON is ``data``.
+
+    ``examples`` are the (stem, object views) of the example scenes of this object count.
+    Keys starting with ``_`` stay in the part file only (MATE's same-scene examples).
+    """
+    precision, shown = options.solver_precision, options.precision
     roles, size_labels = Roles.for_vocab(vocab), {v: k for k, v in vocab.sizes.items()}
     views = [bench_view(o) for o in data["objects"]]
     obj = views[target]
-    shown = roles.shown_in_text(spec.task, spec.pointer, spec.target)
-    scene_text = (serialize.dumps({"objects": views}, options.fmt, attributes=list(shown),
-                                  precision=shown_precision) if shown else None)
-    links = minimal_linking_sets(views, target, linking_attributes(spec.pointer, spec.target),
+    scene_id = data["image_filename"].rsplit(".", 1)[0]
+    image = f"images/{data['image_filename']}" if has_image else None
+    text = _scene_text(roles, views, spec.task, spec.pointer, spec.target, options)
+    links = minimal_linking_sets(views, target, linking_attributes(spec.task, spec.pointer,
+                                                                   spec.target),
                                  precision=precision)
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
-    hidden = {"img2data": spec.pointer, "data2img": spec.target}.get(spec.task)
-    shots = choose_shots(shot_candidates(views, target, spec.task, spec.pointer, spec.target,
-                                         roles, precision), options.examples_needed, rng,
-                         spec.target, value_count(vocab, spec.target)) or []
-    shot_items = [{
-        "object": views[s.object_index]["name"], "pointer_attribute": s.pointer,
-        "target_attribute": s.target,
-        "question": question(s.pointer, rounded(views[s.object_index][s.pointer],
-                                                shown_precision), s.target),
-        "answer": rounded(views[s.object_index][s.target], shown_precision),
-        "rationale": rationale(spec.task, views, s.object_index, s.pointer, s.target,
-                               precision, size_labels, hidden),
-    } for s in shots]
-    pointer_value = rounded(obj[spec.pointer], shown_precision)
-    answer = rounded(obj[spec.target], shown_precision)
-    text = question(spec.pointer, pointer_value, spec.target)
-    fmt = options.fmt if scene_text is not None else None
-    return {
+    hidden = withheld(spec.task, spec.pointer, spec.target)
+    same: list[dict] = []
+    if options.examples_needed:
+        picked = choose_same_scene(
+            same_scene_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
+                                  precision),
+            options.examples_needed, rng, spec.target, value_count(vocab, spec.target))
+        if picked is None:
+            raise ConstructionError(f"instance {spec.id}: its scene offers too few examples")
+        same = [_shot_item(spec.task, views, s, options, size_labels, hidden, scene_id)
+                for s in picked]
+    if options.other_scene_shots:
+        shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
+    else:
+        shots = same[:options.shots]
+    pointer_value = rounded(obj[spec.pointer], shown)
+    answer = rounded(obj[spec.target], shown)
+    asked = question(spec.pointer, pointer_value, spec.target)
+    choices = categorical_values(vocab, spec.target) if spec.target in IMAGE_SIDE else None
+    images = [s["image"] for s in shots if s["image"]] + ([image] if image else [])
+    record = {
         "id": spec.id,
-        "scene_id": data["image_filename"].rsplit(".", 1)[0],
-        "image": f"images/{data['image_filename']}" if has_image else None,
+        "scene_id": scene_id,
+        "image": image,
+        "images": images,
         "task": spec.task,
         "object_count": len(views),
         "pointer_attribute": spec.pointer,
@@ -190,57 +320,120 @@ def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[st
         "target_attribute": spec.target,
         "target_object": obj["name"],
         "answer": answer,
-        "scene_text": scene_text,
-        "scene_format": fmt,
-        "question": text,
-        "prompt": build_prompt(task=spec.task, scene_text=scene_text, fmt=options.fmt,
-                               pointer=spec.pointer, target=spec.target, question_text=text,
-                               example_answer=answer, shots=shot_items[:options.shots],
-                               cot=options.cot),
+        "choices": choices,
+        "scene_text": text,
+        "scene_format": options.fmt if text is not None else None,
+        "question": asked,
+        "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
+                               pointer=spec.pointer, target=spec.target, question_text=asked,
+                               example_answer=answer, shots=shots, cot=options.cot,
+                               choices=choices),
         "linking_sets": [list(s) for s in links],
         "min_linking_size": len(links[0]) if links else None,
-        "precision": shown_precision,
-        "shots": shot_items,
+        "precision": shown,
+        "shots": shots,
         "rationale": (rationale(spec.task, views, target, spec.pointer, spec.target,
                                 precision, size_labels) if options.cot else None),
     }
+    if options.mate_compat and len(shots) < len(same) or options.other_scene_shots and same:
+        record["_same_scene_shots"] = same
+    return record
 
 
-def _records(out: Path, plan: list[InstanceSpec], split: str) -> Iterator[dict[str, Any]]:
-    """The instance records of one split, read back from their part files in plan order."""
+def _scene_text(roles: Roles, views: list[dict], task: str, pointer: str, target: str,
+                options: BenchmarkOptions) -> str | None:
+    """The scene as the task's text shows it (None for img2img, which has no text)."""
+    shown = roles.shown_in_text(task, pointer, target)
+    if shown is None:
+        return None
+    return serialize.dumps({"objects": views}, options.fmt, attributes=list(shown),
+                           precision=options.precision)
+
+
+def _shot_item(task: str, views: list[dict], shot: Shot, options: BenchmarkOptions,
+               size_labels: dict[float, str], hidden: str | None, scene_id: str,
+               image: str | None = None, scene_text: str | None = None) -> dict[str, Any]:
+    """A worked example as the instance line records it."""
+    obj = views[shot.object_index]
+    pointer_value = rounded(obj[shot.pointer], options.precision)
+    return {
+        "scene_id": scene_id, "image": image, "scene_text": scene_text, "object": obj["name"],
+        "pointer_attribute": shot.pointer, "pointer_value": pointer_value,
+        "target_attribute": shot.target,
+        "question": question(shot.pointer, pointer_value, shot.target),
+        "answer": rounded(obj[shot.target], options.precision),
+        "rationale": rationale(task, views, shot.object_index, shot.pointer, shot.target,
+                               options.solver_precision, size_labels, hidden),
+    }
+
+
+def _other_scene_items(spec: InstanceSpec, examples: list[tuple[str, list[dict]]],
+                       roles: Roles, options: BenchmarkOptions, size_labels: dict[float, str],
+                       rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The instance's worked examples, each from a different example scene."""
+    picked = choose_other_scenes([views for _, views in examples], options.shots, spec.task,
+                                 spec.pointer, spec.target, roles, options.solver_precision,
+                                 rng)
+    if len(picked) < options.shots:
+        raise ConstructionError(f"instance {spec.id}: {len(examples)} example scenes of "
+                                f"{spec.n_objects} objects offer only {len(picked)} examples")
+    items = []
+    for k, shot in picked:
+        stem, views = examples[k]
+        image = f"images/{stem}.png" if spec.task != "data2data" else None
+        text = _scene_text(roles, views, spec.task, shot.pointer, shot.target, options)
+        items.append(_shot_item(spec.task, views, shot, options, size_labels, None, stem,
+                                image, text))
+    return items
+
+
+def _parts(out: Path, plan: list[InstanceSpec], split: str) -> Iterator[dict[str, Any]]:
+    """The part records of one split, read back in plan order."""
     for spec in plan:
         if spec.split == split:
             yield json.loads(_part_path(out, spec).read_text(encoding="utf-8"))
 
 
-def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec],
-                   vocab: Vocabulary) -> dict[str, Any]:
-    """The two jsonl files (in index order, streamed from the parts) and stats.json."""
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: Vocabulary,
+                   example_scenes: int) -> dict[str, Any]:
+    """The two jsonl files (in index order, streamed from the parts), MATE's files if asked,
+    and stats.json."""
     stats: dict[str, Any] = {
-        "version": f"clevrlite {__version__}", "seed": options.seed,
-        "precision": options.precision, "format": options.fmt, "shots": options.shots,
-        "cot": options.cot, "balance_linking": options.balance_linking,
-        "n_objects": list(options.n_objects), "counts": {}, "by_cell": {},
-        "by_min_linking_size": {}, "vocabulary": vocab.to_dict()}
+        "version": f"clevrlite {__version__}", "suite": "mate", "preset": options.preset,
+        "seed": options.seed, "precision": options.precision, "format": options.fmt,
+        "shots": options.shots,
+        "shot_source": "same_scene" if options.same_scene_shots else "other_scenes",
+        "example_scenes": example_scenes, "cot": options.cot,
+        "balance_linking": options.balance_linking, "n_objects": list(options.n_objects),
+        "counts": {}, "by_cell": {}, "by_min_linking_size": {}, "vocabulary": vocab.to_dict()}
     for split, filename in SPLIT_FILES.items():
         specs = [s for s in plan if s.split == split]
         cells: Counter = Counter()
         linking: Counter = Counter()
 
-        def lines(specs=specs, cells=cells, linking=linking) -> Iterator[str]:
-            for spec in specs:
-                text = _part_path(options.out, spec).read_text(encoding="utf-8").strip()
-                size = json.loads(text)["min_linking_size"]
-                cells[spec.cell] += 1
+        def lines(split=split, cells=cells, linking=linking) -> Iterator[str]:
+            for record in _parts(options.out, plan, split):
+                size = record["min_linking_size"]
+                cells[f"{record['object_count']}|{record['task']}|"
+                      f"{record['pointer_attribute']}->{record['target_attribute']}"] += 1
                 linking["coords" if size is None else str(size)] += 1
-                yield text
+                yield json.dumps(_public(record), ensure_ascii=False)
 
         fsutil.write_lines(options.out / filename, lines())
         stats["counts"][split] = len(specs)
         stats["by_cell"][split] = dict(sorted(cells.items()))
         stats["by_min_linking_size"][split] = dict(sorted(linking.items()))
     if options.mate_compat:
-        write_mate_files(options.out, {split: _records(options.out, plan, split)
-                                       for split in SPLIT_FILES})
+        write_mate_files(options.out, {split: _parts(options.out, plan, split)
+                                       for split in SPLIT_FILES}, Roles.for_vocab(vocab),
+                         options.fmt, options.precision, (options.width, options.height))
     fsutil.write_json(options.out / "stats.json", stats, indent=2)
     return stats
+
+
+__all__ = ["BenchmarkOptions", "ExampleSpec", "build_benchmark", "example_plan",
+           "instance_record", "validate"]

@@ -3,55 +3,70 @@
 The pointer value is made unique (never left to luck), rotations and numeric user attributes
 are made distinct at the benchmark's precision (so a rotation pointer names one object), the
 target's smallest linking set is brought to the planned size, and the scene must offer enough
-few-shot examples. Only attributes change, so placement afterwards sees the final sizes.
+same-scene examples when the build asks for them. A preset may add a scene rule (MATE's: 2 or 3
+colours and 1 shape that occur exactly once, on different objects). Example scenes, which other
+instances' worked examples come from, get a unique value of every categorical pointer instead.
+Only attributes change, so placement afterwards sees the final sizes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from clevrlite.bench.plan import COORDS_ONLY, InstanceSpec
-from clevrlite.bench.prompts import choose_shots, shot_candidates
-from clevrlite.bench.roles import Roles, linking_attributes, value_count
+from clevrlite.bench.roles import Roles, categorical_values, linking_attributes, value_count
+from clevrlite.bench.shots import choose_same_scene, same_scene_candidates
 from clevrlite.placement import sample_attributes
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError, constrain_linking, make_unique, value_key
 from clevrlite.vocab import Vocabulary
 
 MAX_ATTEMPTS = 100
+# A scene rule edits attribute dicts (objects, target index, pointer, vocabulary, generator).
+SceneRule = Callable[[list[dict], int, str, Vocabulary, np.random.Generator], None]
+
+
+def _choices(vocab: Vocabulary) -> dict[str, list[Any]]:
+    """The values each categorical attribute may be edited to (sizes by label)."""
+    return {"color": list(vocab.colors), "shape": list(vocab.shapes),
+            "material": list(vocab.materials), "size": list(vocab.sizes),
+            **{n: list(a.values) for n, a in vocab.attributes.items() if a.values is not None}}
 
 
 def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Generator,
-              vocab: Vocabulary, roles: Roles, precision: int | None, shots: int) -> int:
-    """Edit ``objects`` in place for ``spec``; returns the target object's index."""
-    choices: dict[str, list[Any]] = {
-        "color": list(vocab.colors), "shape": list(vocab.shapes),
-        "material": list(vocab.materials), "size": list(vocab.sizes),
-        **{n: list(a.values) for n, a in vocab.attributes.items() if a.values is not None}}
+              vocab: Vocabulary, roles: Roles, precision: int | None, shots: int,
+              rule: SceneRule | None = None) -> int:
+    """Edit ``objects`` in place for ``spec``; returns the target object's index.
+
+    ``shots`` same-scene examples must be possible; ``rule`` is a preset's scene rule.
+    """
+    choices = _choices(vocab)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             objects[:] = [sample_attributes(vocab, rng) for _ in objects]
         target = int(rng.integers(len(objects)))
         dicts = [_attributes(i, o) for i, o in enumerate(objects)]
+        if rule is not None:
+            rule(dicts, target, spec.pointer, vocab, rng)
         _make_numbers_distinct(dicts, vocab, rng, precision)
         if spec.pointer in choices:
             dicts = make_unique(dicts, target, spec.pointer, choices[spec.pointer], rng)
         if spec.linking is not None:
             goal = None if spec.linking == COORDS_ONLY else spec.linking
             try:
-                dicts = constrain_linking(dicts, target, linking_attributes(spec.pointer,
-                                                                            spec.target),
-                                          goal, choices, rng, fixed=(spec.pointer, spec.target))
+                link = linking_attributes(spec.task, spec.pointer, spec.target)
+                dicts = constrain_linking(dicts, target, link, goal, choices, rng,
+                                          fixed=(spec.pointer, spec.target))
             except ConstructionError:
                 continue
         views = [{**d, "size": vocab.sizes[d["size"]], "3d_coords": [i]}  # any distinct spot
                  for i, d in enumerate(dicts)]
-        found = shot_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
-                                precision)
-        if choose_shots(found, shots, rng, spec.target,
-                        value_count(vocab, spec.target)) is None:
+        found = same_scene_candidates(views, target, spec.task, spec.pointer, spec.target,
+                                      roles, precision)
+        if choose_same_scene(found, shots, rng, spec.target,
+                             value_count(vocab, spec.target)) is None:
             continue
         for obj, d in zip(objects, dicts):
             _write_back(obj, d, vocab)
@@ -60,6 +75,62 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
         f"instance {spec.id} ({spec.cell}, linking goal {spec.linking}): no scene of "
         f"{len(objects)} objects met the pointer, linking and {shots}-shot rules in "
         f"{MAX_ATTEMPTS} attempts; use fewer shots or a larger vocabulary")
+
+
+def construct_example(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,
+                      roles: Roles, precision: int | None) -> None:
+    """Edit an example scene's ``objects`` in place so that every pointer can name an object.
+
+    Numbers become distinct at the shown precision, and each categorical pointer attribute
+    (colour, shape, size, user attributes) gets a value that occurs exactly once, on objects
+    taken in a random order. An attribute whose vocabulary has a single value cannot be made
+    unique and is left as it is.
+    """
+    choices = _choices(vocab)
+    dicts = [_attributes(i, o) for i, o in enumerate(objects)]
+    _make_numbers_distinct(dicts, vocab, rng, precision)
+    pointers = dict.fromkeys(a for a in roles.image + roles.text if categorical_values(vocab, a))
+    order = rng.permutation(len(dicts)).tolist()
+    for k, attribute in enumerate(pointers):
+        try:
+            dicts = make_unique(dicts, order[k % len(order)], attribute, choices[attribute], rng)
+        except ConstructionError:
+            continue
+    for obj, d in zip(objects, dicts):
+        _write_back(obj, d, vocab)
+
+
+def mate_keys(dicts: list[dict], target: int, pointer: str, vocab: Vocabulary,
+              rng: np.random.Generator) -> None:
+    """MATE's scene rule: 2 or 3 colours and 1 shape occur exactly once, on different objects.
+
+    As MATE draws them: min(3, n - 1) key colours and one key shape, every other object takes
+    non-key values, and the target carries a key value when the pointer is colour or shape.
+    Needs at least 4 colours and 2 shapes.
+    """
+    colors, shapes = list(vocab.colors), list(vocab.shapes)
+    n = len(dicts)
+    picked_colors = rng.choice(len(colors), min(3, n - 1), replace=False).tolist()
+    key_colors = [colors[i] for i in picked_colors]
+    key_shape = shapes[int(rng.integers(len(shapes)))]
+    plain_colors = [c for c in colors if c not in key_colors]
+    plain_shapes = [s for s in shapes if s != key_shape]
+    for d in dicts:
+        d["color"] = plain_colors[int(rng.integers(len(plain_colors)))]
+        d["shape"] = plain_shapes[int(rng.integers(len(plain_shapes)))]
+    keys = [("color", c) for c in key_colors] + [("shape", key_shape)]
+    holders = rng.permutation(n)[:len(keys)].tolist()
+    if pointer in ("color", "shape") and target not in holders[:len(keys)]:
+        options = [k for k, (attribute, _) in enumerate(keys) if attribute == pointer]
+        holders[options[int(rng.integers(len(options)))]] = target
+    elif pointer in ("color", "shape"):
+        slot = holders.index(target)
+        if keys[slot][0] != pointer:
+            options = [k for k, (attribute, _) in enumerate(keys) if attribute == pointer]
+            swap = options[int(rng.integers(len(options)))]
+            holders[slot], holders[swap] = holders[swap], holders[slot]
+    for (attribute, value), index in zip(keys, holders):
+        dicts[index][attribute] = value
 
 
 def _attributes(index: int, obj: SceneObject) -> dict[str, Any]:

@@ -1,9 +1,13 @@
 """The balanced plan of a benchmark: which cell, and which difficulty, each instance gets.
 
-A cell is (object count, task, pointer, target). Every cell of a split gets floor or ceil of
-size / cells instances; which cells get the extra one is drawn from the seed. With linking
-balance on, the smallest linking-set sizes (1, 2, ... and 0 for coordinates only) take turns
-within each cell.
+A cell is (object count, task, pointer, target). A split's instances are shared out level by
+level, as MATE balances them: first over object counts, then over the split's tasks within each
+count (img2img and data2data get equal shares, though img2img has far fewer pairs), then over
+the (pointer, target) pairs within each task. Every share is the floor or ceil of an even
+split, and which units get the extra one is drawn from the seed. When every task has the same
+number of pairs (the cross-modal split) that makes every cell floor or ceil of size / cells.
+With linking balance on, the smallest linking-set sizes (1, 2, ... and 0 for coordinates only)
+take turns within each cross-modal cell.
 """
 
 from __future__ import annotations
@@ -45,23 +49,36 @@ def cells(roles: Roles, tasks: tuple[str, ...], n_objects: tuple[int, int]) -> l
             for p, t in roles.pairs(task)]
 
 
+def share(total: int, parts: int, rng: np.random.Generator) -> list[int]:
+    """``total`` split into ``parts`` floor-or-ceil shares; the seed picks the larger ones."""
+    base, extra = divmod(total, parts)
+    bonus = set(rng.permutation(parts)[:extra].tolist())
+    return [base + (k in bonus) for k in range(parts)]
+
+
 def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size: int,
               seed: int, balance_linking: bool = False, shots: int = 0) -> list[InstanceSpec]:
-    """Instances of both splits: cross-modal first (indices 0..size-1), then unimodal."""
+    """Instances of both splits: cross-modal first (indices 0..size-1), then unimodal.
+
+    ``shots`` is the number of same-scene examples each scene must offer (0 when examples
+    come from other scenes); it bounds which linking goals a small scene can meet.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A1]))
+    lo, hi = n_objects
+    counts = list(range(lo, hi + 1))
     plan: list[InstanceSpec] = []
-    for split, tasks, count in (("cross_modal", CROSS_MODAL_TASKS, size),
+    for split, tasks, total in (("cross_modal", CROSS_MODAL_TASKS, size),
                                 ("unimodal", UNIMODAL_TASKS, unimodal_size)):
-        split_cells = cells(roles, tasks, n_objects)
-        base, extra = divmod(count, len(split_cells))
-        bonus = set(rng.permutation(len(split_cells))[:extra].tolist())
         specs = []
-        for k, (n, task, pointer, target) in enumerate(split_cells):
-            goals = _linking_goals(n, pointer, target, task, shots) if balance_linking \
-                else [None]
-            offset = int(rng.integers(len(goals)))
-            for j in range(base + (k in bonus)):
-                specs.append((n, task, pointer, target, goals[(j + offset) % len(goals)]))
+        for n, per_count in zip(counts, share(total, len(counts), rng)):
+            for task, per_task in zip(tasks, share(per_count, len(tasks), rng)):
+                pairs = roles.pairs(task)
+                for (pointer, target), per_cell in zip(pairs, share(per_task, len(pairs), rng)):
+                    goals = (_linking_goals(n, pointer, target, task, shots) if balance_linking
+                             else [None])
+                    offset = int(rng.integers(len(goals)))
+                    specs += [(n, task, pointer, target, goals[(j + offset) % len(goals)])
+                              for j in range(per_cell)]
         for j in rng.permutation(len(specs)).tolist():
             plan.append(InstanceSpec(len(plan), split, *specs[j]))
     return plan
@@ -69,15 +86,19 @@ def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size
 
 def _linking_goals(n: int, pointer: str, target: str, task: str,
                    shots: int) -> list[int | None]:
-    """Balanced linking sizes of a cell: 1..k over its k linking attributes, and coords-only.
+    """Balanced linking sizes of a cross-modal cell: 1..k over its k linking attributes, and
+    coords-only.
 
-    A smallest set of all k linking attributes needs k other objects, each equal to the target
-    on a different k-1 of them, so sizes stop at n - 1. Coords-only needs a twin of the target,
-    and examples may concern neither, so it is left out where fewer than ``shots`` other
-    objects would remain (3 objects with 2 shots).
+    A pointer that is itself a linking attribute (size in data2img) links alone, so its cells
+    have size 1 only. Otherwise a smallest set of all k linking attributes needs k other
+    objects, each equal to the target on a different k-1 of them, so sizes stop at n - 1.
+    Coords-only needs a twin of the target, and same-scene examples may concern neither, so it
+    is left out where fewer than ``shots`` other objects would remain (3 objects, 2 shots).
     """
-    if task in ("img2img", "data2data"):
+    if task in UNIMODAL_TASKS:
         return [None]
-    top = min(len(linking_attributes(pointer, target)), n - 1)
-    goals: list[int | None] = list(range(1, top + 1))
+    link = linking_attributes(task, pointer, target)
+    if pointer in link:
+        return [1]
+    goals: list[int | None] = list(range(1, min(len(link), n - 1) + 1))
     return goals + [COORDS_ONLY] if n - 2 >= shots else goals

@@ -1,24 +1,20 @@
-"""Questions, few-shot examples, rationales and whole prompts, in clevrlite's own words.
+"""Questions, rationales and whole prompts, in clevrlite's own words.
 
-Few-shot examples come from the same scene and teach the format without leaking the answer:
-they never concern the target object, and the values of the question's target attribute that
-they reveal never leave a single possible answer. For attributes whose values are distinct by
-nature (names, coordinates, rotations), no example uses that attribute at all; for a
-categorical target, an example whose pointer is that attribute rules its value out (pointer
-values are unique), so such examples are capped to leave at least two possible answers.
+A prompt is the task's instruction, the conventions of the scene text, the worked examples
+(clevrlite.bench.shots chooses them), the question's scene text, the question, the allowed
+values when the answer is read off the image, and the answer format. Examples from other
+scenes bring their own image and text; the prompt numbers the images in the order the
+instance's ``images`` list gives them (the examples' first, the question's last).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
-
-from clevrlite.bench.roles import DISTINCT_BY_NATURE, Roles, linking_attributes
+from clevrlite.bench.roles import linking_attributes
 from clevrlite.serialize import rounded
-from clevrlite.solver import minimal_linking_sets, unique_values, value_key
+from clevrlite.solver import minimal_linking_sets
 
 TASK_INSTRUCTIONS = {
     "img2data": (
@@ -42,16 +38,18 @@ CONVENTIONS = (
     "Conventions: 3d_coords are [x, y, z] in scene units with z pointing up and z = 0 on the "
     "floor; rotation is the yaw about the vertical axis in degrees; size is the object's "
     "scale in scene units (the radius of its footprint on the floor).")
+# Added to the instruction when the examples come from other scenes.
+OTHER_SCENES = {
+    "img2data": ("Each worked example is about another scene, with its own image and "
+                 "description; the question is about the last image and the last description."),
+    "data2img": ("Each worked example is about another scene, with its own image and "
+                 "description; the question is about the last image and the last description."),
+    "img2img": ("Each worked example is about another scene, with its own image; the question "
+                "is about the last image."),
+    "data2data": ("Each worked example is about another scene, with its own description; the "
+                  "question is about the last description."),
+}
 FORMAT_NAMES = {"json": "JSON", "yaml": "YAML", "xml": "XML", "text": "plain English text"}
-
-
-@dataclass(frozen=True)
-class Shot:
-    """A worked example on the same scene: another object, another question."""
-
-    object_index: int
-    pointer: str
-    target: str
 
 
 def pointer_phrase(attribute: str, value: Any) -> str:
@@ -81,64 +79,17 @@ def answer_format(target: str, example: Any) -> str:
             f"written as in the scene description where it appears there.")
 
 
-def shot_candidates(views: Sequence[dict], target_index: int, task: str, pointer: str,
-                    target: str, roles: Roles, precision: int | None) -> list[Shot]:
-    """Every example that obeys the rules (module docstring), in a fixed order.
-
-    In cross-modal tasks an example also never concerns a twin of the target (an object equal
-    to it on every linking attribute), since ruling twins out would resolve by elimination
-    the ambiguity that the linking attributes leave.
-    """
-    twins: set[int] = set()
-    if task in ("img2data", "data2img"):
-        link = linking_attributes(pointer, target)
-        key = [value_key(views[target_index][a], precision) for a in link]
-        twins = {i for i, v in enumerate(views)
-                 if [value_key(v[a], precision) for a in link] == key}
-    out = []
-    for shot_pointer, shot_target in roles.pairs(task):
-        if target in DISTINCT_BY_NATURE and target in (shot_pointer, shot_target):
-            continue
-        for value, index in unique_values(views, shot_pointer, precision=precision).items():
-            if index != target_index and index not in twins:
-                out.append(Shot(index, shot_pointer, shot_target))
-    return out
-
-
-def choose_shots(candidates: Sequence[Shot], count: int, rng: np.random.Generator,
-                 target: str = "", target_values: int = 0) -> list[Shot] | None:
-    """``count`` examples about distinct objects, or None if the scene has too few.
-
-    At most ``target_values - 2`` of them may use the target attribute as their pointer, since
-    each rules one of the target's ``target_values`` possible values out.
-    """
-    budget = max(0, target_values - 2)
-    chosen: list[Shot] = []
-    for k in rng.permutation(len(candidates)).tolist():
-        shot = candidates[k]
-        if any(s.object_index == shot.object_index for s in chosen):
-            continue
-        if shot.pointer == target:
-            if not budget:
-                continue
-            budget -= 1
-        chosen.append(shot)
-        if len(chosen) == count:
-            return chosen
-    return chosen if count == 0 else None
-
-
 def rationale(task: str, views: Sequence[dict], index: int, pointer: str, target: str,
               precision: int | None, size_labels: dict[float, str],
               hidden: str | None = None) -> str:
     """A worked rationale that cites each attribute only as the modality it talks about shows it.
 
     The image shows sizes as large or small, the text as numbers; the linking attributes cited
-    are the smallest minimal linking set, never including ``hidden``, the attribute the
-    instance's text withholds.
+    are the smallest minimal linking set, never including ``hidden``, an attribute the text
+    withholds beyond this question's own (a same-scene example reads the question's text).
     """
     obj = views[index]
-    link = [a for a in linking_attributes(pointer, target) if a != hidden]
+    link = [a for a in linking_attributes(task, pointer, target) if a != hidden]
     sets = minimal_linking_sets(views, index, link, precision=precision)
     cited = list(sets[0]) if sets else []
     named = pointer_phrase(pointer, rounded(obj[pointer], _shown(precision)))
@@ -187,20 +138,46 @@ def _say(value: Any, precision: int | None) -> str:
 
 
 def build_prompt(*, task: str, scene_text: str | None, fmt: str, pointer: str, target: str,
-                 question_text: str, example_answer: Any, shots: Sequence[dict],
-                 cot: bool) -> str:
-    """The whole prompt: instruction, conventions, scene text, examples, question, format."""
+                 question_text: str, example_answer: Any, shots: Sequence[dict], cot: bool,
+                 choices: Sequence[Any] | None = None) -> str:
+    """The whole prompt: instruction, conventions, examples, scene text, question, format.
+
+    A shot with its own ``image`` or ``scene_text`` comes from another scene and is shown with
+    them; one without reads the question's scene. ``choices`` lists the allowed answers (the
+    values of an attribute read off the image).
+    """
+    own_scenes = any(s.get("image") or s.get("scene_text") for s in shots)
     parts = [TASK_INSTRUCTIONS[task].format(fmt=FORMAT_NAMES[fmt], pointer=pointer,
                                             target=target)]
-    if scene_text is not None:
-        parts += [CONVENTIONS, f"Scene description:\n{scene_text}"]
+    if own_scenes:
+        parts[0] += " " + OTHER_SCENES[task]
+    if scene_text is not None or own_scenes and task != "img2img":
+        parts.append(CONVENTIONS)
+    if scene_text is not None and not own_scenes:
+        parts.append(f"Scene description:\n{scene_text}")
+    image = 0
     for k, shot in enumerate(shots, 1):
-        lines = [f"Example {k}:", f"Question: {shot['question']}"]
+        head = f"Example {k}:"
+        if shot.get("image"):
+            image += 1
+            head = f"Example {k} (image {image}):"
+        lines = [head]
+        if shot.get("scene_text"):
+            lines.append(f"Scene description:\n{shot['scene_text']}")
+        lines.append(f"Question: {shot['question']}")
         if cot:
             lines.append(f"Reasoning: {shot['rationale']}")
         lines.append(f"Answer: {answer_json(shot['answer'])}")
         parts.append("\n".join(lines))
+    if own_scenes:
+        where = "" if task == "data2data" else f" (image {image + 1})"
+        parts.append(f"Now the scene of the question{where}."
+                     + (f"\nScene description:\n{scene_text}" if scene_text is not None else ""))
     parts.append(f"Question: {question_text}")
-    how = "Think step by step, then answer." if cot else "Answer directly."
-    parts.append(f"{how} {answer_format(target, example_answer)}")
+    ending = []
+    if choices:
+        ending.append(f"The {target} is one of: {', '.join(str(c) for c in choices)}.")
+    ending.append("Think step by step, then answer." if cot else "Answer directly.")
+    ending.append(answer_format(target, example_answer))
+    parts.append(" ".join(ending))
     return "\n\n".join(parts)

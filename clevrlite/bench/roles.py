@@ -2,8 +2,10 @@
 
 Image-side attributes are what the picture shows best (colour, shape); text-side ones are what
 only the text states exactly (name, coordinates, rotation, numeric size). Material is shared
-and is never a pointer or target. Linking attributes are those visible in both modalities,
-minus the pointer and the target; coordinates link only when nothing else does.
+and is never a pointer or target. Linking attributes follow MATE's rule: the attributes both
+modalities show in an instance (colour, shape, material, size as small/large), minus the target
+and minus what the instance's text withholds (img2data: the pointer; data2img: the target), so
+a pointer counts whenever both modalities show it. Coordinates link only when nothing else does.
 """
 
 from __future__ import annotations
@@ -56,23 +58,36 @@ class Roles:
         """What the text shows: img2data hides the pointer, data2img the target; None: no text."""
         if task == "img2img":
             return None
-        hidden = {"img2data": pointer, "data2img": target}.get(task)
+        hidden = withheld(task, pointer, target)
         return tuple(a for a in self.text_attributes() if a != hidden)
+
+
+def categorical_values(vocab: Vocabulary, attribute: str) -> list[Any]:
+    """The values a categorical attribute can take, in vocabulary order (sizes as their
+    scales, as the benchmark states them); empty for names, numbers and coordinates."""
+    sections = {"color": vocab.colors, "shape": vocab.shapes, "material": vocab.materials}
+    if attribute in sections:
+        return list(sections[attribute])
+    if attribute == "size":
+        return list(vocab.sizes.values())
+    extra = vocab.attributes.get(attribute)
+    return list(extra.values) if extra is not None and extra.values is not None else []
 
 
 def value_count(vocab: Vocabulary, attribute: str) -> int:
     """How many values a categorical attribute can take (0 for names, numbers, coordinates)."""
-    sections = {"color": vocab.colors, "shape": vocab.shapes, "material": vocab.materials,
-                "size": vocab.sizes}
-    if attribute in sections:
-        return len(sections[attribute])
-    extra = vocab.attributes.get(attribute)
-    return len(extra.values) if extra is not None and extra.values is not None else 0
+    return len(categorical_values(vocab, attribute))
 
 
-def linking_attributes(pointer: str, target: str) -> tuple[str, ...]:
-    """Attributes visible in both modalities, minus pointer and target."""
-    return tuple(a for a in BOTH_MODALITIES if a not in (pointer, target))
+def withheld(task: str, pointer: str, target: str) -> str | None:
+    """The attribute a task's text leaves out: img2data the pointer, data2img the target."""
+    return {"img2data": pointer, "data2img": target}.get(task)
+
+
+def linking_attributes(task: str, pointer: str, target: str) -> tuple[str, ...]:
+    """Attributes both modalities show in this instance, minus the target (MATE's rule)."""
+    dropped = (target, withheld(task, pointer, target))
+    return tuple(a for a in BOTH_MODALITIES if a not in dropped)
 
 
 def bench_view(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -87,17 +87,18 @@ class SceneMaker:
     def make(self, index: int, seed: int,
              constrain: Callable[[list[SceneObject], np.random.Generator], None] | None = None,
              placement: PlacementOptions | None = None, render: bool = True,
-             ) -> tuple[Scene, Any]:
+             stream: int | None = None) -> tuple[Scene, Any]:
         """Scene ``index`` of run ``seed`` with every object at least ``min_pixels`` visible.
 
         When an object is too hidden, positions are placed again (attributes are kept) and the
         scene re-rendered, a bounded number of times; all randomness comes from the scene's
         own generator, so the result is still a pure function of (seed, index, options).
-        With ``render=False`` the scene is only sampled and placed (a text-only scene).
+        With ``render=False`` the scene is only sampled and placed (a text-only scene);
+        ``stream`` picks an independent family of scenes (see placement.scene_rng).
         """
         placement = replace(placement or self.placement, min_pixels=self.min_pixels)
         t = time.perf_counter()
-        rng = scene_rng(seed, index)
+        rng = scene_rng(seed, index, stream)
         scene = sample_unplaced(self.vocab, index, seed, placement, rng, constrain)
         t = self._timed("sampling", t)
         for attempt in range(self.max_visibility_tries if render else 1):

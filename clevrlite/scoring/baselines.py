@@ -1,4 +1,4 @@
-"""Baseline predictions for a benchmark: random, oracle and text-only (DESIGN section 6).
+"""Baseline predictions for a benchmark: random, oracle, text-only and text-only-shots.
 
 They anchor a results table: oracle checks the scorer (it must reach 100), random gives chance,
 and text-only shows what the text alone gives away (it must stay at chance on the cross-modal
@@ -13,9 +13,14 @@ split; if it does not, the text leaks what the image was meant to carry).
   answers from that object (data2data). Otherwise it draws uniformly from the distinct target
   values in the text (img2data: the image-side pointer is withheld), or from the vocabulary when
   the text does not show the target (data2img) or there is no text (img2img).
+- text-only-shots: text-only, and it also reads the worked examples. An example from the
+  question's own scene concerns another object; where the example's answer or pointer value
+  picks out one object of the text, that object is ruled out before guessing among the rest.
+  Examples from other scenes rule nothing out, so by default it stays at text-only's chance;
+  with same-scene examples it measures how much they give away.
 
 Every instance gets its own generator seeded by (kind, seed, id), so the output depends only on
-the seed and never on file order. Outputs are realistic raw strings such as
+the seed and never on file order (text-only-shots shares text-only's draws). Outputs are realistic raw strings such as
 ``The answer is {"answer": "red"}``, which both scoring modes parse.
 """
 
@@ -28,10 +33,11 @@ from typing import Any, Callable
 
 from clevrlite.scoring.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.scoring import BASELINE_KINDS
 from clevrlite.scoring.evaluate import SceneCache, load_instances, object_value
 from clevrlite.runs.fsutil import write_lines
 
-KINDS = ("random", "oracle", "text-only")
+KINDS = BASELINE_KINDS
 IMAGE_SIDE = ("color", "shape")
 _VOCAB_SECTIONS = {"color": "colors", "shape": "shapes", "material": "materials"}
 _TEMPLATES = ("The answer is {}", "{}", "```json\n{}\n```",
@@ -101,11 +107,15 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
         "oracle": lambda inst, rng: inst["answer"],
         "random": lambda inst, rng: _random_answer(inst, rng, scenes, vocab),
         "text-only": lambda inst, rng: _text_only_answer(inst, rng, vocab),
+        "text-only-shots": lambda inst, rng: _text_only_answer(inst, rng, vocab, shots=True),
     }[kind]
     records = []
     for instances in loaded.values():
         for inst in instances:
-            rng = random.Random(f"{kind}/{seed}/{inst['id']}")
+            # text-only-shots draws as text-only does, so the two differ only where
+            # examples rule objects out
+            family = "text-only" if kind == "text-only-shots" else kind
+            rng = random.Random(f"{family}/{seed}/{inst['id']}")
             value = answer(inst, rng)
             if kind != "oracle":
                 value = round_value(value, _precision(inst))
@@ -156,24 +166,48 @@ def _random_answer(inst: dict, rng: random.Random, scenes: SceneCache,
     return rng.choice(values)
 
 
-def _text_only_answer(inst: dict, rng: random.Random, vocab: _Vocabulary) -> Any:
+def _text_only_answer(inst: dict, rng: random.Random, vocab: _Vocabulary,
+                      shots: bool = False) -> Any:
     attribute = inst["target_attribute"]
     text, fmt = inst.get("scene_text"), inst.get("scene_format")
     if text is None:
         return vocab.draw(attribute, rng)
     objects = _parse_scene_text(text, fmt, where=inst["id"])
-    shown = [obj for obj in objects if object_value(obj, attribute) is not None]
     precision = _precision(inst)
-    pointer, pointer_value = inst.get("pointer_attribute"), inst.get("pointer_value")
-    picked = [obj for obj in objects
-              if object_value(obj, pointer) is not None
-              and answers_match(object_value(obj, pointer), pointer_value, precision)]
+    picked = _matching(objects, inst.get("pointer_attribute"), inst.get("pointer_value"),
+                       precision)
     if len(picked) == 1 and object_value(picked[0], attribute) is not None:
         return object_value(picked[0], attribute)
+    if shots:
+        objects = _rule_out_examples(objects, inst, precision)
+    shown = [obj for obj in objects if object_value(obj, attribute) is not None]
     if shown:
         return rng.choice(_distinct([round_value(object_value(obj, attribute), precision)
                                      for obj in shown]))
     return vocab.draw(attribute, rng)
+
+
+def _matching(objects: list[dict], attribute: str | None, value: Any,
+              precision: int | None) -> list[dict]:
+    """The objects of a text whose ``attribute`` shows ``value``."""
+    return [obj for obj in objects if object_value(obj, attribute) is not None
+            and answers_match(object_value(obj, attribute), value, precision)]
+
+
+def _rule_out_examples(objects: list[dict], inst: dict, precision: int | None) -> list[dict]:
+    """``objects`` without those that same-scene examples pick out (examples never concern
+    the target object); examples from other scenes say nothing about these objects."""
+    remaining = list(objects)
+    for shot in inst.get("shots") or []:
+        if shot.get("scene_id", inst.get("scene_id")) != inst.get("scene_id"):
+            continue
+        for attribute, value in ((shot.get("target_attribute"), shot.get("answer")),
+                                 (shot.get("pointer_attribute"), shot.get("pointer_value"))):
+            found = _matching(remaining, attribute, value, precision)
+            if len(found) == 1:
+                remaining.remove(found[0])
+                break
+    return remaining
 
 
 def _parse_scene_text(text: str, fmt: str | None, where: str) -> list[dict[str, Any]]:

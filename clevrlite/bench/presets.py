@@ -1,0 +1,52 @@
+"""Benchmark presets: named bundles of settings that reproduce another benchmark's setup.
+
+``mate`` reproduces MATE's (Alonso et al., ACL 2025): cone as a fourth shape, each scene with
+2 or 3 colours and 1 shape that occur exactly once (on different objects), JSON scene text,
+2 same-scene examples, 5,500 instances per split over 3 to 10 objects, MATE's dev files
+written. It keeps clevrlite's fixes of MATE's flaws: rounded numbers, sizes that match the
+render, visibility checks, and prompts that list the allowed values for image-side answers.
+A preset gives defaults: options a user sets explicitly win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clevrlite.bench.construct import SceneRule, mate_keys
+from clevrlite.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A preset: vocabulary additions, a scene rule, and defaults for BenchmarkOptions."""
+
+    name: str
+    vocabulary: dict[str, Any] = field(default_factory=dict)
+    rule: SceneRule | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+    refuses: dict[str, str] = field(default_factory=dict)  # option -> why it cannot be set
+
+
+MATE_VOCABULARY = {"shapes": {"cone": {"primitive": "cone"}}}
+
+PRESETS = {
+    "mate": Preset(
+        name="mate",
+        vocabulary=MATE_VOCABULARY,
+        rule=mate_keys,
+        defaults={"size": 5500, "unimodal_size": 5500, "n_objects": (3, 10), "shots": 2,
+                  "fmt": "json", "same_scene_shots": True, "mate_compat": True},
+        refuses={"balance_linking": "MATE leaves linking difficulty unbalanced, and balancing "
+                                    "it would break the preset's unique colours and shape"},
+    ),
+}
+
+
+def get_preset(name: str | None) -> Preset | None:
+    """The preset called ``name`` (None for none); a usage error names the choices."""
+    if name is None:
+        return None
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,105 @@
+"""Choosing worked examples (shots): from other scenes by default, or from the same scene.
+
+Examples from other scenes (the default) come from example scenes of the same object count,
+each shown with its own image and text, so they teach the task and the answer format and tell
+nothing about the question's scene.
+
+Same-scene examples are MATE's way (``--same-scene-shots``, ``--preset mate``, and MATE's own
+files). They never concern the target object or a twin of it, and the values of the target
+attribute they reveal never leave a single possible answer: for attributes whose values are
+distinct by nature (names, coordinates, rotations) no example uses that attribute at all; for a
+categorical target, an example whose pointer is that attribute rules its value out (pointer
+values are unique), so such examples are capped to leave at least two possible answers. They
+still leak: a reader of the text alone can drop the example objects and guess among the rest
+(the text-only-shots baseline measures it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from clevrlite.bench.roles import DISTINCT_BY_NATURE, Roles, linking_attributes
+from clevrlite.solver import unique_values, value_key
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A worked example: an object of some scene, and a question about it."""
+
+    object_index: int
+    pointer: str
+    target: str
+
+
+def same_scene_candidates(views: Sequence[dict], target_index: int, task: str, pointer: str,
+                          target: str, roles: Roles, precision: int | None) -> list[Shot]:
+    """Every same-scene example that obeys the rules (module docstring), in a fixed order.
+
+    In cross-modal tasks an example also never concerns a twin of the target (an object equal
+    to it on every linking attribute), since ruling twins out would resolve by elimination
+    the ambiguity that the linking attributes leave.
+    """
+    twins: set[int] = set()
+    if task in ("img2data", "data2img"):
+        link = linking_attributes(task, pointer, target)
+        key = [value_key(views[target_index][a], precision) for a in link]
+        twins = {i for i, v in enumerate(views)
+                 if [value_key(v[a], precision) for a in link] == key}
+    out = []
+    for shot_pointer, shot_target in roles.pairs(task):
+        if target in DISTINCT_BY_NATURE and target in (shot_pointer, shot_target):
+            continue
+        for index in unique_values(views, shot_pointer, precision=precision).values():
+            if index != target_index and index not in twins:
+                out.append(Shot(index, shot_pointer, shot_target))
+    return out
+
+
+def choose_same_scene(candidates: Sequence[Shot], count: int, rng: np.random.Generator,
+                      target: str = "", target_values: int = 0) -> list[Shot] | None:
+    """``count`` examples about distinct objects, or None if the scene has too few.
+
+    At most ``target_values - 2`` of them may use the target attribute as their pointer, since
+    each rules one of the target's ``target_values`` possible values out.
+    """
+    budget = max(0, target_values - 2)
+    chosen: list[Shot] = []
+    for k in rng.permutation(len(candidates)).tolist():
+        shot = candidates[k]
+        if any(s.object_index == shot.object_index for s in chosen):
+            continue
+        if shot.pointer == target:
+            if not budget:
+                continue
+            budget -= 1
+        chosen.append(shot)
+        if len(chosen) == count:
+            return chosen
+    return chosen if count == 0 else None
+
+
+def choose_other_scenes(scenes: Sequence[Sequence[dict]], count: int, task: str, pointer: str,
+                        target: str, roles: Roles, precision: int | None,
+                        rng: np.random.Generator) -> list[tuple[int, Shot]]:
+    """``count`` examples from distinct scenes of ``scenes`` (lists of object views), as
+    (scene position, shot) pairs.
+
+    Each asks the question's own (pointer, target) pair about an object whose pointer value
+    is unique in its scene; a scene without one falls back to the task's other pairs, in
+    order. Fewer than ``count`` come back only if too few scenes offer any.
+    """
+    pairs = [(pointer, target)] + [p for p in roles.pairs(task) if p != (pointer, target)]
+    chosen: list[tuple[int, Shot]] = []
+    for k in rng.permutation(len(scenes)).tolist():
+        if len(chosen) == count:
+            break
+        for shot_pointer, shot_target in pairs:
+            unique = sorted(unique_values(scenes[k], shot_pointer, precision=precision).values())
+            if unique:
+                index = unique[int(rng.integers(len(unique)))]
+                chosen.append((k, Shot(index, shot_pointer, shot_target)))
+                break
+    return chosen
