@@ -330,3 +330,19 @@ def test_prompts_list_the_allowed_values_of_image_side_answers(preset, fmt):
             assert f"The {target} is one of: {', '.join(allowed[target])}." in record["prompt"]
         else:
             assert record["choices"] is None and "is one of" not in record["prompt"]
+
+
+def test_same_scene_examples_are_found_whatever_the_draw():
+    """Whether a scene offers its examples must not depend on the order they are tried in
+    (a greedy pick failed one build: it took the budgeted example first)."""
+    import numpy as np
+
+    from clevrlite.bench.shots import Shot, choose_same_scene
+
+    candidates = [Shot(1, "shape", "color"), Shot(1, "color", "shape"),
+                  Shot(2, "shape", "color")]
+    for seed in range(50):
+        chosen = choose_same_scene(candidates, 2, np.random.default_rng(seed), "shape", 3)
+        assert chosen is not None and len({s.object_index for s in chosen}) == 2
+        assert sum(s.pointer == "shape" for s in chosen) <= 1
+    assert choose_same_scene(candidates[:2], 2, np.random.default_rng(0), "shape", 3) is None

@@ -17,6 +17,7 @@ still leak: a reader of the text alone can drop the example objects and guess am
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Sequence
 
 import numpy as np
@@ -63,22 +64,18 @@ def choose_same_scene(candidates: Sequence[Shot], count: int, rng: np.random.Gen
     """``count`` examples about distinct objects, or None if the scene has too few.
 
     At most ``target_values - 2`` of them may use the target attribute as their pointer, since
-    each rules one of the target's ``target_values`` possible values out.
+    each rules one of the target's ``target_values`` possible values out. The first valid
+    choice in a random order of the candidates is taken, so whether a scene can offer its
+    examples never depends on the draw.
     """
     budget = max(0, target_values - 2)
-    chosen: list[Shot] = []
-    for k in rng.permutation(len(candidates)).tolist():
-        shot = candidates[k]
-        if any(s.object_index == shot.object_index for s in chosen):
-            continue
-        if shot.pointer == target:
-            if not budget:
-                continue
-            budget -= 1
-        chosen.append(shot)
-        if len(chosen) == count:
+    order = rng.permutation(len(candidates)).tolist()
+    for combo in combinations(order, count):
+        chosen = [candidates[k] for k in combo]
+        if (len({s.object_index for s in chosen}) == count
+                and sum(s.pointer == target for s in chosen) <= budget):
             return chosen
-    return chosen if count == 0 else None
+    return None
 
 
 def choose_other_scenes(scenes: Sequence[Sequence[dict]], count: int, task: str, pointer: str,
