@@ -27,6 +27,7 @@ import numpy as np
 from clevrlite.bench.prompts import build_prompt
 from clevrlite.bench.roles import Roles, withheld
 from clevrlite.runs import fsutil
+from clevrlite.scene import ANNOTATION_KEYS
 from clevrlite.serialize import rounded
 from clevrlite.solver import unique_values
 
@@ -54,16 +55,14 @@ def mate_scene(scene: dict[str, Any], image_name: str, precision: int | str) -> 
     objects = []
     for obj in scene["objects"]:
         view = {**obj, "size": obj["scale"]}
-        extras = [k for k in obj if k not in MATE_KEYS and k not in _NOT_ATTRIBUTES]
+        extras = [k for k in obj if k not in MATE_KEYS and k != "scale"
+                  and k not in ANNOTATION_KEYS]
         objects.append({k: rounded(view[k], precision) for k in (*MATE_KEYS, *extras)})
     lights = {f"Lamp_{l['name'].capitalize()}": l["location"] for l in scene["lights"]}
     return {"camera_location": scene["camera"]["location"], "image_filename": image_name,
             "objects": objects,
             "metadata": {"width": scene["width"], "height": scene["height"], **lights,
                          "clevrlite_scene": scene["image_filename"]}}
-
-
-_NOT_ATTRIBUTES = ("scale", "pixel_coords", "bbox", "visible_pixels", "mask_id")
 
 
 def key_attributes(objects: Sequence[dict], roles: Roles) -> dict[str, dict[str, list]]:
