@@ -1,7 +1,7 @@
 """--mate-compat and --preset mate, checked line by line against MATE_FORMAT.md.
 
 The checks re-derive every field from the scene files with the rules the spec writes down
-(MATE's own linking rule included), independently of clevrlite.bench.mate.
+(MATE's own linking rule included), independently of clevrlite.bench.mate_files.
 """
 
 import itertools

@@ -18,25 +18,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-
 from clevrlite import __version__, serialize
 from clevrlite.bench.construct import construct, construct_example
-from clevrlite.bench.mate import SHOTS_NEEDED, write_mate_files
+from clevrlite.bench.mate import instance_record
+from clevrlite.bench.mate_files import write_mate_files
+from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.presets import get_preset
-from clevrlite.bench.prompts import build_prompt, question, rationale
-from clevrlite.bench.roles import (IMAGE_SIDE, Roles, bench_view, categorical_values,
-                                   linking_attributes, value_count, withheld)
-from clevrlite.bench.shots import (Shot, choose_other_scenes, choose_same_scene,
-                                   same_scene_candidates)
+from clevrlite.bench.roles import Roles, bench_view
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
 from clevrlite.runs import fsutil, pool
 from clevrlite.runs.dataset import SceneMaker, encode_png
 from clevrlite.scene import scene_stem
-from clevrlite.serialize import rounded
-from clevrlite.solver import ConstructionError, minimal_linking_sets
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
 PARTS = ".parts"  # one finished instance per file, for --resume
@@ -44,55 +38,6 @@ SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 EXAMPLE_SPLIT = "example"  # file stems of example scenes: {prefix}_example_{index}
 EXAMPLE_STREAM = 0xE8A  # their random stream, apart from the instances' scenes
 EXAMPLES_PER_COUNT = 16  # at most; fewer for small benchmarks (one per 16 instances, >= 2)
-
-
-@dataclass(frozen=True)
-class BenchmarkOptions:
-    """Everything a benchmark build needs; the CLI maps its flags onto these."""
-
-    out: Path = Path("benchmark")
-    size: int = 5500
-    unimodal_size: int | None = None  # None: the same as size
-    seed: int = 117
-    n_objects: tuple[int, int] = (3, 10)
-    shots: int = 2
-    same_scene_shots: bool = False  # MATE's leaky examples instead of other scenes'
-    cot: bool = False
-    fmt: str = "json"
-    precision: int | str = 2
-    balance_linking: bool = False
-    workers: int = 1
-    backend: str = "auto"
-    properties: str | None = None
-    resume: bool = False
-    width: int = 480
-    height: int = 320
-    min_pixels: int = 200
-    prefix: str = "CLEVRLITE"
-    mate_compat: bool = False
-    preset: str | None = None
-
-    @classmethod
-    def from_preset(cls, preset: str | None, **given: Any) -> "BenchmarkOptions":
-        """Options with a preset's defaults, overridden by the ``given`` ones."""
-        found = get_preset(preset)
-        defaults = dict(found.defaults) if found is not None else {}
-        return cls(**{**defaults, **given, "preset": preset})
-
-    @property
-    def solver_precision(self) -> int | None:
-        return None if self.precision == "full" else int(self.precision)
-
-    @property
-    def examples_needed(self) -> int:
-        """Same-scene examples each scene must offer: MATE's files need two."""
-        own = self.shots if self.same_scene_shots else 0
-        return max(own, SHOTS_NEEDED if self.mate_compat else 0)
-
-    @property
-    def other_scene_shots(self) -> int:
-        """Worked examples taken from example scenes (0 with same-scene examples)."""
-        return 0 if self.same_scene_shots else self.shots
 
 
 @dataclass(frozen=True)
@@ -267,124 +212,6 @@ def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
                              result is not None, examples)
     fsutil.write_json(_part_path(options.out, spec), record)
     return spec.id
-
-
-def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
-                    target: int, vocab: Vocabulary, has_image: bool,
-                    examples: list[tuple[str, list[dict]]] = ()) -> dict[str, Any]:
-    """One jsonl line (DESIGN 5) for the instance whose scene JSON is ``data``.
-
-    ``examples`` are the (stem, object views) of the example scenes of this object count.
-    Keys starting with ``_`` stay in the part file only (MATE's same-scene examples).
-    """
-    precision, shown = options.solver_precision, options.precision
-    roles, size_labels = Roles.for_vocab(vocab), {v: k for k, v in vocab.sizes.items()}
-    views = [bench_view(o) for o in data["objects"]]
-    obj = views[target]
-    scene_id = data["image_filename"].rsplit(".", 1)[0]
-    image = f"images/{data['image_filename']}" if has_image else None
-    text = _scene_text(roles, views, spec.task, spec.pointer, spec.target, options)
-    links = minimal_linking_sets(views, target, linking_attributes(spec.task, spec.pointer,
-                                                                   spec.target),
-                                 precision=precision)
-    rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
-    hidden = withheld(spec.task, spec.pointer, spec.target)
-    same: list[dict] = []
-    if options.examples_needed:
-        picked = choose_same_scene(
-            same_scene_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
-                                  precision),
-            options.examples_needed, rng, spec.target, value_count(vocab, spec.target))
-        if picked is None:
-            raise ConstructionError(f"instance {spec.id}: its scene offers too few examples")
-        same = [_shot_item(spec.task, views, s, options, size_labels, hidden, scene_id)
-                for s in picked]
-    if options.other_scene_shots:
-        shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
-    else:
-        shots = same[:options.shots]
-    pointer_value = rounded(obj[spec.pointer], shown)
-    answer = rounded(obj[spec.target], shown)
-    asked = question(spec.pointer, pointer_value, spec.target)
-    choices = categorical_values(vocab, spec.target) if spec.target in IMAGE_SIDE else None
-    images = [s["image"] for s in shots if s["image"]] + ([image] if image else [])
-    record = {
-        "id": spec.id,
-        "scene_id": scene_id,
-        "image": image,
-        "images": images,
-        "task": spec.task,
-        "object_count": len(views),
-        "pointer_attribute": spec.pointer,
-        "pointer_value": pointer_value,
-        "target_attribute": spec.target,
-        "target_object": obj["name"],
-        "answer": answer,
-        "choices": choices,
-        "scene_text": text,
-        "scene_format": options.fmt if text is not None else None,
-        "question": asked,
-        "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
-                               pointer=spec.pointer, target=spec.target, question_text=asked,
-                               example_answer=answer, shots=shots, cot=options.cot,
-                               choices=choices),
-        "linking_sets": [list(s) for s in links],
-        "min_linking_size": len(links[0]) if links else None,
-        "precision": shown,
-        "shots": shots,
-        "rationale": (rationale(spec.task, views, target, spec.pointer, spec.target,
-                                precision, size_labels) if options.cot else None),
-    }
-    if options.mate_compat and len(shots) < len(same) or options.other_scene_shots and same:
-        record["_same_scene_shots"] = same
-    return record
-
-
-def _scene_text(roles: Roles, views: list[dict], task: str, pointer: str, target: str,
-                options: BenchmarkOptions) -> str | None:
-    """The scene as the task's text shows it (None for img2img, which has no text)."""
-    shown = roles.shown_in_text(task, pointer, target)
-    if shown is None:
-        return None
-    return serialize.dumps({"objects": views}, options.fmt, attributes=list(shown),
-                           precision=options.precision)
-
-
-def _shot_item(task: str, views: list[dict], shot: Shot, options: BenchmarkOptions,
-               size_labels: dict[float, str], hidden: str | None, scene_id: str,
-               image: str | None = None, scene_text: str | None = None) -> dict[str, Any]:
-    """A worked example as the instance line records it."""
-    obj = views[shot.object_index]
-    pointer_value = rounded(obj[shot.pointer], options.precision)
-    return {
-        "scene_id": scene_id, "image": image, "scene_text": scene_text, "object": obj["name"],
-        "pointer_attribute": shot.pointer, "pointer_value": pointer_value,
-        "target_attribute": shot.target,
-        "question": question(shot.pointer, pointer_value, shot.target),
-        "answer": rounded(obj[shot.target], options.precision),
-        "rationale": rationale(task, views, shot.object_index, shot.pointer, shot.target,
-                               options.solver_precision, size_labels, hidden),
-    }
-
-
-def _other_scene_items(spec: InstanceSpec, examples: list[tuple[str, list[dict]]],
-                       roles: Roles, options: BenchmarkOptions, size_labels: dict[float, str],
-                       rng: np.random.Generator) -> list[dict[str, Any]]:
-    """The instance's worked examples, each from a different example scene."""
-    picked = choose_other_scenes([views for _, views in examples], options.shots, spec.task,
-                                 spec.pointer, spec.target, roles, options.solver_precision,
-                                 rng)
-    if len(picked) < options.shots:
-        raise ConstructionError(f"instance {spec.id}: {len(examples)} example scenes of "
-                                f"{spec.n_objects} objects offer only {len(picked)} examples")
-    items = []
-    for k, shot in picked:
-        stem, views = examples[k]
-        image = f"images/{stem}.png" if spec.task != "data2data" else None
-        text = _scene_text(roles, views, spec.task, shot.pointer, shot.target, options)
-        items.append(_shot_item(spec.task, views, shot, options, size_labels, None, stem,
-                                image, text))
-    return items
 
 
 def _parts(out: Path, plan: list[InstanceSpec], split: str) -> Iterator[dict[str, Any]]:

@@ -1,173 +1,141 @@
-"""MATE's development files (``--mate-compat``, ``--preset mate``), which MATE's own code reads.
+"""The MATE suite's instance records (DESIGN 5): scene text, question, examples, prompt.
 
-The layout and every field follow the team's MATE_FORMAT.md (facts read from MATE's code):
-seven jsonl files under OUT/mate/ (mm_0shot, mm_1shot, mm_2shot, mm_2shot_cot for the
-cross-modal split; um_0shot, um_1shot, um_2shot for the unimodal one) and the images flat in
-OUT/mate/img/, named by ``example_id``, with MATE's all-zero placeholder for data2data.
-
-MATE's files carry same-scene worked examples, since its prompts and its chain-of-thought
-tooling look the example objects up in the line's own scene; clevrlite's own jsonl files take
-examples from other scenes unless asked otherwise. Each line also carries ``id``, the
-clevrlite instance id, which MATE's inference copies into its predictions files, so that
-``clevrlite score`` reads those files as they are.
+One record per instance, from its scene JSON and the target chosen by construction; worked
+examples come from other scenes' example files, or from the scene itself (MATE's way).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-from itertools import combinations
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from clevrlite.bench.prompts import build_prompt
-from clevrlite.bench.roles import Roles, withheld
-from clevrlite.runs import fsutil
-from clevrlite.scene import ANNOTATION_KEYS
+from clevrlite import serialize
+from clevrlite.bench.options import BenchmarkOptions
+from clevrlite.bench.plan import InstanceSpec
+from clevrlite.bench.prompts import build_prompt, question, rationale
+from clevrlite.bench.roles import (IMAGE_SIDE, Roles, bench_view, categorical_values,
+                                   linking_attributes, value_count, withheld)
+from clevrlite.bench.shots import (Shot, choose_other_scenes, choose_same_scene,
+                                   same_scene_candidates)
 from clevrlite.serialize import rounded
-from clevrlite.solver import unique_values
-
-SETUPS = {  # file stem -> (split, shots, chain of thought)
-    "mm_0shot": ("cross_modal", 0, False), "mm_1shot": ("cross_modal", 1, False),
-    "mm_2shot": ("cross_modal", 2, False), "mm_2shot_cot": ("cross_modal", 2, True),
-    "um_0shot": ("unimodal", 0, False), "um_1shot": ("unimodal", 1, False),
-    "um_2shot": ("unimodal", 2, False),
-}
-SHOTS_NEEDED = 2
-PLACEHOLDER_ID = "0" * 32  # MATE's image for data2data lines, which show no image
-MATE_KEYS = ("name", "shape", "size", "material", "3d_coords", "rotation", "color")
-SMALL_BELOW = 0.5  # MATE binarises numeric size: below this is small, else large
+from clevrlite.solver import ConstructionError, minimal_linking_sets
+from clevrlite.vocab import Vocabulary
 
 
-def example_id(scene_json: bytes) -> str:
-    """MATE's id of a scene: the md5 of its scene file, 32 lowercase hex digits."""
-    return hashlib.md5(scene_json).hexdigest()
+def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
+                    target: int, vocab: Vocabulary, has_image: bool,
+                    examples: list[tuple[str, list[dict]]] = ()) -> dict[str, Any]:
+    """One jsonl line (DESIGN 5) for the instance whose scene JSON is ``data``.
 
-
-def mate_scene(scene: dict[str, Any], image_name: str, precision: int | str) -> dict[str, Any]:
-    """A scene as MATE stores it: camera, image file, objects in MATE's key order with the
-    values the prompt's text shows (size as its number), then user attributes; lights and
-    image size in ``metadata``."""
-    objects = []
-    for obj in scene["objects"]:
-        view = {**obj, "size": obj["scale"]}
-        extras = [k for k in obj if k not in MATE_KEYS and k != "scale"
-                  and k not in ANNOTATION_KEYS]
-        objects.append({k: rounded(view[k], precision) for k in (*MATE_KEYS, *extras)})
-    lights = {f"Lamp_{l['name'].capitalize()}": l["location"] for l in scene["lights"]}
-    return {"camera_location": scene["camera"]["location"], "image_filename": image_name,
-            "objects": objects,
-            "metadata": {"width": scene["width"], "height": scene["height"], **lights,
-                         "clevrlite_scene": scene["image_filename"]}}
-
-
-def key_attributes(objects: Sequence[dict], roles: Roles) -> dict[str, dict[str, list]]:
-    """For each image- and text-side attribute, the values that occur exactly once."""
-    def unique(attribute: str) -> list:
-        index = sorted(unique_values(objects, attribute).values())
-        return [objects[i][attribute] for i in index]
-    return {"img": {a: unique(a) for a in roles.image},
-            "data": {a: unique(a) for a in roles.text}}
-
-
-def mate_linking_attributes(objects: Sequence[dict], gold: int, task: str, pointer: str,
-                            target: str) -> list[dict[str, Any]]:
-    """What MATE's ``get_linking_attributes(example, skip_coords=False)`` gives for a line.
-
-    Size becomes small or large, name and rotation go, a cross-modal task drops what its text
-    withholds; then every combination of the gold object's remaining attributes (in its key
-    order, shortest first) that no other object matches on all of them.
+    ``examples`` are the (stem, object views) of the example scenes of this object count.
+    Keys starting with ``_`` stay in the part file only (MATE's same-scene examples).
     """
-    hidden = withheld(task, pointer, target)
+    precision, shown = options.solver_precision, options.precision
+    roles, size_labels = Roles.for_vocab(vocab), {v: k for k, v in vocab.sizes.items()}
+    views = [bench_view(o) for o in data["objects"]]
+    obj = views[target]
+    scene_id = data["image_filename"].rsplit(".", 1)[0]
+    image = f"images/{data['image_filename']}" if has_image else None
+    text = _scene_text(roles, views, spec.task, spec.pointer, spec.target, options)
+    links = minimal_linking_sets(views, target, linking_attributes(spec.task, spec.pointer,
+                                                                   spec.target),
+                                 precision=precision)
+    rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
+    hidden = withheld(spec.task, spec.pointer, spec.target)
+    same: list[dict] = []
+    if options.examples_needed:
+        picked = choose_same_scene(
+            same_scene_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
+                                  precision),
+            options.examples_needed, rng, spec.target, value_count(vocab, spec.target))
+        if picked is None:
+            raise ConstructionError(f"instance {spec.id}: its scene offers too few examples")
+        same = [_shot_item(spec.task, views, s, options, size_labels, hidden, scene_id)
+                for s in picked]
+    if options.other_scene_shots:
+        shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
+    else:
+        shots = same[:options.shots]
+    pointer_value = rounded(obj[spec.pointer], shown)
+    answer = rounded(obj[spec.target], shown)
+    asked = question(spec.pointer, pointer_value, spec.target)
+    choices = categorical_values(vocab, spec.target) if spec.target in IMAGE_SIDE else None
+    images = [s["image"] for s in shots if s["image"]] + ([image] if image else [])
+    record = {
+        "id": spec.id,
+        "scene_id": scene_id,
+        "image": image,
+        "images": images,
+        "task": spec.task,
+        "object_count": len(views),
+        "pointer_attribute": spec.pointer,
+        "pointer_value": pointer_value,
+        "target_attribute": spec.target,
+        "target_object": obj["name"],
+        "answer": answer,
+        "choices": choices,
+        "scene_text": text,
+        "scene_format": options.fmt if text is not None else None,
+        "question": asked,
+        "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
+                               pointer=spec.pointer, target=spec.target, question_text=asked,
+                               example_answer=answer, shots=shots, cot=options.cot,
+                               choices=choices),
+        "linking_sets": [list(s) for s in links],
+        "min_linking_size": len(links[0]) if links else None,
+        "precision": shown,
+        "shots": shots,
+        "rationale": (rationale(spec.task, views, target, spec.pointer, spec.target,
+                                precision, size_labels) if options.cot else None),
+    }
+    if options.mate_compat and len(shots) < len(same) or options.other_scene_shots and same:
+        record["_same_scene_shots"] = same
+    return record
 
-    def reduced(obj: dict) -> dict:
-        out = {k: v for k, v in obj.items() if k not in ("name", "rotation", hidden)}
-        if "size" in out:
-            out["size"] = "small" if out["size"] < SMALL_BELOW else "large"
-        return out
 
-    views = [reduced(o) for o in objects]
-    mine = views[gold]
-    others = [v for i, v in enumerate(views) if i != gold]
-    keys = list(mine)
-    return [{k: mine[k] for k in combo}
-            for r in range(1, len(keys) + 1) for combo in combinations(keys, r)
-            if all(any(o[k] != mine[k] for k in combo) for o in others)]
+def _scene_text(roles: Roles, views: list[dict], task: str, pointer: str, target: str,
+                options: BenchmarkOptions) -> str | None:
+    """The scene as the task's text shows it (None for img2img, which has no text)."""
+    shown = roles.shown_in_text(task, pointer, target)
+    if shown is None:
+        return None
+    return serialize.dumps({"objects": views}, options.fmt, attributes=list(shown),
+                           precision=options.precision)
 
 
-def mate_line(record: dict[str, Any], scene: dict[str, Any], eid: str, shots: int, cot: bool,
-              roles: Roles, fmt: str) -> dict[str, Any]:
-    """One line of a MATE dev file for instance ``record`` and its MATE scene."""
-    examples = record.get("_same_scene_shots", record["shots"])[:shots]
-    pointer, target = record["pointer_attribute"], record["target_attribute"]
-    gold = next(i for i, o in enumerate(scene["objects"]) if o["name"] == record["target_object"])
+def _shot_item(task: str, views: list[dict], shot: Shot, options: BenchmarkOptions,
+               size_labels: dict[float, str], hidden: str | None, scene_id: str,
+               image: str | None = None, scene_text: str | None = None) -> dict[str, Any]:
+    """A worked example as the instance line records it."""
+    obj = views[shot.object_index]
+    pointer_value = rounded(obj[shot.pointer], options.precision)
     return {
-        "example_id": eid,
-        "image": f"{PLACEHOLDER_ID if record['task'] == 'data2data' else eid}.png",
-        "scene": scene,
-        "key_attributes": key_attributes(scene["objects"], roles),
-        "object_count": len(scene["objects"]),
-        "pointer_attribute": {pointer: record["pointer_value"]},
-        "target_attribute": {target: record["answer"]},
-        "few_shot_attributes": [[s["pointer_attribute"], s["pointer_value"]] for s in examples],
-        "scene_format": fmt,
-        "input_str": build_prompt(task=record["task"], scene_text=record["scene_text"],
-                                  fmt=fmt, pointer=pointer, target=target,
-                                  question_text=record["question"],
-                                  example_answer=record["answer"], shots=examples, cot=cot,
-                                  choices=record["choices"]),
-        "task": record["task"],
-        "gold_reference": json.dumps({"answer": record["answer"]}),
-        "linking_attributes": mate_linking_attributes(scene["objects"], gold, record["task"],
-                                                      pointer, target),
-        "id": record["id"],
+        "scene_id": scene_id, "image": image, "scene_text": scene_text, "object": obj["name"],
+        "pointer_attribute": shot.pointer, "pointer_value": pointer_value,
+        "target_attribute": shot.target,
+        "question": question(shot.pointer, pointer_value, shot.target),
+        "answer": rounded(obj[shot.target], options.precision),
+        "rationale": rationale(task, views, shot.object_index, shot.pointer, shot.target,
+                               options.solver_precision, size_labels, hidden),
     }
 
 
-def write_mate_files(out: Path, records: dict[str, Iterable[dict[str, Any]]], roles: Roles,
-                     fmt: str, precision: int | str, size: tuple[int, int]) -> None:
-    """Write OUT/mate/{setup}.jsonl for every setup and OUT/mate/img/, from each split's
-    records (their scenes are read from OUT/scenes/)."""
-    folder = out / "mate"
-    images = folder / "img"
-    images.mkdir(parents=True, exist_ok=True)
-    _write_placeholder(images / f"{PLACEHOLDER_ID}.png", size)
-    by_split: dict[str, list[tuple[dict, dict, str]]] = {}
-    for split, lines in records.items():
-        rows = by_split.setdefault(split, [])
-        for record in lines:
-            raw = (out / "scenes" / f"{record['scene_id']}.json").read_bytes()
-            eid = example_id(raw)
-            scene = mate_scene(json.loads(raw), f"{eid}.png", precision)
-            if record["image"] is not None:
-                _link(out / record["image"], images / f"{eid}.png")
-            rows.append((record, scene, eid))
-    for stem, (split, shots, cot) in SETUPS.items():
-        fsutil.write_lines(folder / f"{stem}.jsonl",
-                           (json.dumps(mate_line(r, s, e, shots, cot, roles, fmt),
-                                       ensure_ascii=False)
-                            for r, s, e in by_split.get(split, [])))
-
-
-def _link(source: Path, target: Path) -> None:
-    """``target`` as a hard link to ``source`` (a copy where links are not possible)."""
-    if target.exists():
-        return
-    tmp = fsutil.temp_name(target)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-
-
-def _write_placeholder(path: Path, size: tuple[int, int]) -> None:
-    from clevrlite.runs.dataset import encode_png
-
-    if not path.exists():
-        width, height = size
-        fsutil.write_bytes(path, encode_png(np.zeros((height, width, 3), np.uint8)))
+def _other_scene_items(spec: InstanceSpec, examples: list[tuple[str, list[dict]]],
+                       roles: Roles, options: BenchmarkOptions, size_labels: dict[float, str],
+                       rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The instance's worked examples, each from a different example scene."""
+    picked = choose_other_scenes([views for _, views in examples], options.shots, spec.task,
+                                 spec.pointer, spec.target, roles, options.solver_precision,
+                                 rng)
+    if len(picked) < options.shots:
+        raise ConstructionError(f"instance {spec.id}: {len(examples)} example scenes of "
+                                f"{spec.n_objects} objects offer only {len(picked)} examples")
+    items = []
+    for k, shot in picked:
+        stem, views = examples[k]
+        image = f"images/{stem}.png" if spec.task != "data2data" else None
+        text = _scene_text(roles, views, spec.task, shot.pointer, shot.target, options)
+        items.append(_shot_item(spec.task, views, shot, options, size_labels, None, stem,
+                                image, text))
+    return items

@@ -1,0 +1,59 @@
+"""The options of a benchmark build, as the CLI and library callers give them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clevrlite.bench.mate_files import SHOTS_NEEDED
+from clevrlite.bench.presets import get_preset
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """Everything a benchmark build needs; the CLI maps its flags onto these."""
+
+    out: Path = Path("benchmark")
+    size: int = 5500
+    unimodal_size: int | None = None  # None: the same as size
+    seed: int = 117
+    n_objects: tuple[int, int] = (3, 10)
+    shots: int = 2
+    same_scene_shots: bool = False  # MATE's leaky examples instead of other scenes'
+    cot: bool = False
+    fmt: str = "json"
+    precision: int | str = 2
+    balance_linking: bool = False
+    workers: int = 1
+    backend: str = "auto"
+    properties: str | None = None
+    resume: bool = False
+    width: int = 480
+    height: int = 320
+    min_pixels: int = 200
+    prefix: str = "CLEVRLITE"
+    mate_compat: bool = False
+    preset: str | None = None
+
+    @classmethod
+    def from_preset(cls, preset: str | None, **given: Any) -> "BenchmarkOptions":
+        """Options with a preset's defaults, overridden by the ``given`` ones."""
+        found = get_preset(preset)
+        defaults = dict(found.defaults) if found is not None else {}
+        return cls(**{**defaults, **given, "preset": preset})
+
+    @property
+    def solver_precision(self) -> int | None:
+        return None if self.precision == "full" else int(self.precision)
+
+    @property
+    def examples_needed(self) -> int:
+        """Same-scene examples each scene must offer: MATE's files need two."""
+        own = self.shots if self.same_scene_shots else 0
+        return max(own, SHOTS_NEEDED if self.mate_compat else 0)
+
+    @property
+    def other_scene_shots(self) -> int:
+        """Worked examples taken from example scenes (0 with same-scene examples)."""
+        return 0 if self.same_scene_shots else self.shots
