@@ -29,5 +29,5 @@ def annotate(scene: Scene, mask: np.ndarray) -> None:
 
 
 def smallest_visible(scene: Scene) -> int:
-    """The fewest visible pixels of any object (0 for an empty scene)."""
-    return min((o.visible_pixels for o in scene.objects), default=0)
+    """The fewest visible pixels of any drawn object (0 for a scene with none)."""
+    return min((o.visible_pixels for o in scene.objects if o.drawn), default=0)

@@ -36,6 +36,7 @@ class SceneObject:
     pixel_coords: Vec3 | None = None
     bbox: tuple[int, int, int, int] | None = None
     visible_pixels: int = 0
+    drawn: bool = True  # False: listed in the scene's text but left out of the image
 
 
 @dataclass
@@ -196,7 +197,7 @@ def scene_stem(prefix: str, split: str, index: int) -> str:
 
 
 # Image annotations that rendering adds to each object; not attributes a text states.
-ANNOTATION_KEYS = ("pixel_coords", "bbox", "visible_pixels", "mask_id")
+ANNOTATION_KEYS = ("pixel_coords", "bbox", "visible_pixels", "mask_id", "drawn")
 # Every key clevrlite itself gives an object; user attributes may not reuse them.
 OBJECT_KEYS = ("name", "shape", "color", "material", "size", "scale", "3d_coords",
                "rotation") + ANNOTATION_KEYS
@@ -218,6 +219,8 @@ def object_to_dict(index: int, obj: SceneObject) -> dict[str, Any]:
         "visible_pixels": obj.visible_pixels,
         "mask_id": index + 1,
     }
+    if not obj.drawn:  # only benchmark scenes have objects the image leaves out
+        out["drawn"] = False
     out.update(obj.attributes)
     return out
 
@@ -234,4 +237,5 @@ def object_from_dict(data: Mapping[str, Any]) -> SceneObject:
         pixel_coords=tuple(pix) if pix is not None else None,
         bbox=tuple(bbox) if bbox is not None else None,
         visible_pixels=int(data.get("visible_pixels", 0)),
+        drawn=bool(data.get("drawn", True)),
     )

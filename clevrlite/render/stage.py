@@ -152,6 +152,8 @@ class Stage:
         seg: dict[Any, tuple[int, int, int]] = {self.floor_node: (0, 0, 0)}
         used: dict[str, int] = {}
         for index, obj in enumerate(scene.objects):
+            if not obj.drawn:  # listed in the text only: no node, no mask id in the image
+                continue
             slot = self._slot(obj.shape, used.get(obj.shape, 0), index)
             used[obj.shape] = used.get(obj.shape, 0) + 1
             self._dress(slot, obj, index)
@@ -164,9 +166,10 @@ class Stage:
 
     def shadow_view(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         """The key light's shadow matrices for ``scene`` (call after update)."""
-        centres = np.array([o.position for o in scene.objects], float).reshape(-1, 3)
+        drawn = [o for o in scene.objects if o.drawn]
+        centres = np.array([o.position for o in drawn], float).reshape(-1, 3)
         radii = np.array([geometry.unit_mesh(self.vocab.shapes[o.shape]).radius * o.scale
-                          for o in scene.objects], float)
+                          for o in drawn], float)
         return shadow_view(self.scene.get_pose(self.key_node), centres, radii)
 
     def _slot(self, shape_name: str, rank: int, index: int) -> _Slot:
