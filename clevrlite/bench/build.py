@@ -1,11 +1,12 @@
-"""Build a MATE-style benchmark directory (DESIGN 5): scenes, images, instances, stats.
+"""Build a benchmark directory (DESIGN 5 and 8): scenes, images, instances, stats.
 
-One scene per instance, made by construction for that instance. The build runs in two phases
-on the worker pool: first the example scenes that worked examples come from (a few per object
-count, unless examples come from the question's own scene), then the instances, each written
-as a small part file after its scene's files. The jsonl files, stats.json and MATE's files are
-rebuilt from the parts at the end, so a killed build resumes (--resume) to the same bytes as
-an unbroken one.
+One scene per instance, made by construction for that instance by its suite (mate, grounding,
+gmner; clevrlite.bench.suites). The build runs in two phases on the worker pool: first the
+example scenes that worked examples come from (a few per object count, unless examples come
+from the question's own scene), then the instances, each written as a small part file after
+its scene's files. The jsonl files, stats.json and MATE's files are rebuilt from the parts at
+the end, and the grounding suites' guarantees checked again on the written files, so a killed
+build resumes (--resume) to the same bytes as an unbroken one.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clevrlite import __version__, serialize
-from clevrlite.bench.construct import construct, construct_example
 from clevrlite.bench.mate import instance_record
 from clevrlite.bench.mate_files import write_mate_files
 from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.presets import get_preset
-from clevrlite.bench.roles import Roles, bench_view
+from clevrlite.bench.roles import Roles
+from clevrlite.bench.shots import ExampleScene
+from clevrlite.bench.suites import EXAMPLE_EXTRA, get_suite
+from clevrlite.bench.validity import require
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
 from clevrlite.runs import fsutil, pool
@@ -54,6 +57,7 @@ class ExampleSpec:
 
 def validate(options: BenchmarkOptions) -> Vocabulary:
     """Check options before anything is written; returns the vocabulary."""
+    suite = get_suite(options.suite)
     if options.size < 1:
         raise UsageError(f"--size must be at least 1, got {options.size}")
     if options.unimodal_size is not None and options.unimodal_size < 0:
@@ -70,6 +74,14 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
     if lo < 2 or hi < lo:
         raise UsageError(f"--n-objects must be N or A..B with 2 <= A <= B (a pointer needs "
                          f"other objects to tell apart), got {lo}..{hi}")
+    if suite.name != "mate":
+        for flag, given in (("--mate-compat", options.mate_compat),
+                            ("--preset", options.preset is not None),
+                            ("--same-scene-shots", options.same_scene_shots)):
+            if given:
+                raise UsageError(f"--suite {suite.name} cannot take {flag}: it belongs to the "
+                                 f"MATE suite (same-scene examples would also reveal which "
+                                 f"objects are absent); drop {flag}")
     preset = get_preset(options.preset)
     if preset is not None:
         for name, why in preset.refuses.items():
@@ -92,6 +104,17 @@ def _vocabulary(options: BenchmarkOptions) -> Vocabulary:
     return load_vocabulary(options.properties, overlays)
 
 
+def plan_of(options: BenchmarkOptions, roles: Roles) -> list[InstanceSpec]:
+    """The instances of a build: its suite's splits, balanced (clevrlite.bench.plan)."""
+    suite = get_suite(options.suite)
+    unimodal = options.size if options.unimodal_size is None else options.unimodal_size
+    counts = {"cross_modal": options.size, "unimodal": unimodal, "gmner": options.size}
+    splits = [(s.name, s.prefix, s.tasks, counts[s.name]) for s in suite.splits]
+    return make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
+                     options.balance_linking, options.examples_needed, splits=splits,
+                     conditions=suite.conditions)
+
+
 def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[ExampleSpec]:
     """The example scenes a build needs: per object count, one per 16 of its instances,
     at least 2 and at most EXAMPLES_PER_COUNT (none when examples are same-scene)."""
@@ -105,10 +128,8 @@ def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[Ex
 def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[str, Any]:
     """Build the benchmark into options.out; returns the stats written to stats.json."""
     vocab = validate(options)
-    roles = Roles.for_vocab(vocab)
-    unimodal = options.size if options.unimodal_size is None else options.unimodal_size
-    plan = make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
-                     options.balance_linking, options.examples_needed)
+    suite = get_suite(options.suite)
+    plan = plan_of(options, suite.roles(vocab))
     examples = example_plan(options, plan)
     stems = {n: tuple(_example_stem(options, e) for e in examples if e.n_objects == n)
              for n in {e.n_objects for e in examples}}
@@ -116,7 +137,8 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
     fsutil.remove_stale_temps(out)
     created = fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
     todo_examples = [e for e in examples if not (
-        options.resume and (out / "scenes" / f"{_example_stem(options, e)}.json").is_file())]
+        options.resume and (out / "scenes" / f"{_example_stem(options, e)}.json").is_file()
+        and _example_part(out, _example_stem(options, e)).is_file())]
     todo = [s for s in plan if not (options.resume and _part_path(out, s).is_file())]
     from tqdm import tqdm
 
@@ -142,15 +164,16 @@ class _Worker:
         placement = PlacementOptions(width=options.width, height=options.height,
                                      split="bench", prefix=options.prefix)
         self.maker = SceneMaker(vocab, placement, options.backend, options.min_pixels)
-        self.vocab, self.roles = vocab, Roles.for_vocab(vocab)
-        self.rule = getattr(get_preset(options.preset), "rule", None)
-        self._examples: dict[str, list[dict]] = {}
+        self.suite = get_suite(options.suite)
+        self.vocab, self.roles = vocab, self.suite.roles(vocab)
+        self._examples: dict[str, ExampleScene] = {}
 
-    def example_views(self, out: Path, stem: str) -> list[dict]:
-        """The object views of example scene ``stem``, read from its scene file once."""
+    def example(self, out: Path, stem: str) -> ExampleScene:
+        """Example scene ``stem``, read from its files once."""
         if stem not in self._examples:
             data = json.loads((out / "scenes" / f"{stem}.json").read_text(encoding="utf-8"))
-            self._examples[stem] = [bench_view(o) for o in data["objects"]]
+            part = json.loads(_example_part(out, stem).read_text(encoding="utf-8"))
+            self._examples[stem] = self.suite.example_scene(stem, data, part["kept"])
         return self._examples[stem]
 
     def close(self) -> None:
@@ -163,6 +186,10 @@ def _make_worker(options: BenchmarkOptions) -> _Worker:
 
 def _part_path(out: Path, spec: InstanceSpec) -> Path:
     return out / PARTS / f"{spec.id}.json"
+
+
+def _example_part(out: Path, stem: str) -> Path:
+    return out / PARTS / f"{stem}.json"
 
 
 def _example_stem(options: BenchmarkOptions, spec: ExampleSpec) -> str:
@@ -180,36 +207,37 @@ def _write_scene(out: Path, scene: Any, result: Any) -> dict[str, Any]:
 
 
 def build_example(options: BenchmarkOptions, worker: _Worker, spec: ExampleSpec) -> str:
-    """Make, render and write one example scene; returns its stem."""
-    def constrain(objects, rng) -> None:
-        construct_example(objects, rng, worker.vocab, worker.roles, options.solver_precision)
+    """Make, render and write one example scene and what its suite keeps of it."""
+    kept: dict[str, Any] = {}
 
-    placement = replace(worker.maker.placement, n_objects=(spec.n_objects, spec.n_objects),
-                        split=EXAMPLE_SPLIT)
+    def constrain(objects, rng) -> None:
+        kept["kept"] = worker.suite.example(objects, rng, worker, options)
+
+    total = spec.n_objects + EXAMPLE_EXTRA[worker.suite.name]
+    placement = replace(worker.maker.placement, n_objects=(total, total), split=EXAMPLE_SPLIT)
     scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
                                       placement=placement, stream=EXAMPLE_STREAM)
     _write_scene(options.out, scene, result)
+    fsutil.write_json(_example_part(options.out, scene.stem), kept)
     return scene.stem
 
 
 def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
                    worker: _Worker, spec: InstanceSpec) -> str:
     """Make, render and write one instance's scene, then its part file; returns its id."""
-    chosen: dict[str, int] = {}
+    chosen: dict[str, Any] = {}
 
     def constrain(objects, rng) -> None:
-        chosen["target"] = construct(spec, objects, rng, worker.vocab, worker.roles,
-                                     options.solver_precision, options.examples_needed,
-                                     worker.rule)
+        chosen["chosen"] = worker.suite.construct(spec, objects, rng, worker, options)
 
-    placement = replace(worker.maker.placement, n_objects=(spec.n_objects, spec.n_objects))
+    total = spec.n_objects + worker.suite.extra_objects(spec, options.seed)
+    placement = replace(worker.maker.placement, n_objects=(total, total))
     scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
                                       placement=placement, render=spec.task != "data2data")
     data = _write_scene(options.out, scene, result)
-    examples = [(stem, worker.example_views(options.out, stem))
-                for stem in stems.get(spec.n_objects, ())]
-    record = instance_record(options, spec, data, chosen["target"], worker.vocab,
-                             result is not None, examples)
+    examples = [worker.example(options.out, stem) for stem in stems.get(spec.n_objects, ())]
+    record = worker.suite.record(options, spec, data, chosen["chosen"], worker.vocab,
+                                 result is not None, examples)
     fsutil.write_json(_part_path(options.out, spec), record)
     return spec.id
 
@@ -225,42 +253,55 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
+def _cell(record: dict[str, Any]) -> str:
+    if record["task"] == "gmner":
+        return f"{record['object_count']}|gmner"
+    return (f"{record['object_count']}|{record['task']}|"
+            f"{record['pointer_attribute']}->{record['target_attribute']}")
+
+
 def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: Vocabulary,
                    example_scenes: int) -> dict[str, Any]:
-    """The two jsonl files (in index order, streamed from the parts), MATE's files if asked,
-    and stats.json."""
+    """The split files (in index order, streamed from the parts), MATE's files if asked, the
+    suite's validity check, and stats.json."""
+    suite = get_suite(options.suite)
     stats: dict[str, Any] = {
-        "version": f"clevrlite {__version__}", "suite": "mate", "preset": options.preset,
+        "version": f"clevrlite {__version__}", "suite": suite.name, "preset": options.preset,
         "seed": options.seed, "precision": options.precision, "format": options.fmt,
         "shots": options.shots,
         "shot_source": "same_scene" if options.same_scene_shots else "other_scenes",
         "example_scenes": example_scenes, "cot": options.cot,
         "balance_linking": options.balance_linking, "n_objects": list(options.n_objects),
+        "width": options.width, "height": options.height,
+        "splits": {s.name: s.filename for s in suite.splits},
         "counts": {}, "by_cell": {}, "by_min_linking_size": {}, "vocabulary": vocab.to_dict()}
-    for split, filename in SPLIT_FILES.items():
-        specs = [s for s in plan if s.split == split]
+    for split in suite.splits:
         cells: Counter = Counter()
         linking: Counter = Counter()
 
-        def lines(split=split, cells=cells, linking=linking) -> Iterator[str]:
+        def lines(split=split.name, cells=cells, linking=linking) -> Iterator[str]:
             for record in _parts(options.out, plan, split):
-                size = record["min_linking_size"]
-                cells[f"{record['object_count']}|{record['task']}|"
-                      f"{record['pointer_attribute']}->{record['target_attribute']}"] += 1
-                linking["coords" if size is None else str(size)] += 1
+                cells[_cell(record)] += 1
+                if "min_linking_size" in record:
+                    size = record["min_linking_size"]
+                    linking["coords" if size is None else str(size)] += 1
                 yield json.dumps(_public(record), ensure_ascii=False)
 
-        fsutil.write_lines(options.out / filename, lines())
-        stats["counts"][split] = len(specs)
-        stats["by_cell"][split] = dict(sorted(cells.items()))
-        stats["by_min_linking_size"][split] = dict(sorted(linking.items()))
+        fsutil.write_lines(options.out / split.filename, lines())
+        stats["counts"][split.name] = sum(s.split == split.name for s in plan)
+        stats["by_cell"][split.name] = dict(sorted(cells.items()))
+        stats["by_min_linking_size"][split.name] = dict(sorted(linking.items()))
+    if suite.check is not None:
+        require(suite.check(options.out, (r for s in suite.splits
+                                          for r in _parts(options.out, plan, s.name))),
+                suite.name)
     if options.mate_compat:
-        write_mate_files(options.out, {split: _parts(options.out, plan, split)
-                                       for split in SPLIT_FILES}, Roles.for_vocab(vocab),
+        write_mate_files(options.out, {s.name: _parts(options.out, plan, s.name)
+                                       for s in suite.splits}, Roles.for_vocab(vocab),
                          options.fmt, options.precision, (options.width, options.height))
     fsutil.write_json(options.out / "stats.json", stats, indent=2)
     return stats
 
 
 __all__ = ["BenchmarkOptions", "ExampleSpec", "build_benchmark", "example_plan",
-           "instance_record", "validate"]
+           "instance_record", "plan_of", "validate"]

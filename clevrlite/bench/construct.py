@@ -28,7 +28,7 @@ MAX_ATTEMPTS = 100
 SceneRule = Callable[[list[dict], int, str, Vocabulary, np.random.Generator], None]
 
 
-def _choices(vocab: Vocabulary) -> dict[str, list[Any]]:
+def choices_of(vocab: Vocabulary) -> dict[str, list[Any]]:
     """The values each categorical attribute may be edited to (sizes by label)."""
     return {"color": list(vocab.colors), "shape": list(vocab.shapes),
             "material": list(vocab.materials), "size": list(vocab.sizes),
@@ -42,15 +42,15 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
 
     ``shots`` same-scene examples must be possible; ``rule`` is a preset's scene rule.
     """
-    choices = _choices(vocab)
+    choices = choices_of(vocab)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             objects[:] = [sample_attributes(vocab, rng) for _ in objects]
         target = int(rng.integers(len(objects)))
-        dicts = [_attributes(i, o) for i, o in enumerate(objects)]
+        dicts = attribute_dicts(objects)
         if rule is not None:
             rule(dicts, target, spec.pointer, vocab, rng)
-        _make_numbers_distinct(dicts, vocab, rng, precision)
+        make_numbers_distinct(dicts, vocab, rng, precision)
         if spec.pointer in choices:
             dicts = make_unique(dicts, target, spec.pointer, choices[spec.pointer], rng)
         if spec.linking is not None:
@@ -69,7 +69,7 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
                              value_count(vocab, spec.target)) is None:
             continue
         for obj, d in zip(objects, dicts):
-            _write_back(obj, d, vocab)
+            write_back(obj, d, vocab)
         return target
     raise ConstructionError(
         f"instance {spec.id} ({spec.cell}, linking goal {spec.linking}): no scene of "
@@ -86,9 +86,9 @@ def construct_example(objects: list[SceneObject], rng: np.random.Generator, voca
     taken in a random order. An attribute whose vocabulary has a single value cannot be made
     unique and is left as it is.
     """
-    choices = _choices(vocab)
-    dicts = [_attributes(i, o) for i, o in enumerate(objects)]
-    _make_numbers_distinct(dicts, vocab, rng, precision)
+    choices = choices_of(vocab)
+    dicts = attribute_dicts(objects)
+    make_numbers_distinct(dicts, vocab, rng, precision)
     pointers = dict.fromkeys(a for a in roles.image + roles.text if categorical_values(vocab, a))
     order = rng.permutation(len(dicts)).tolist()
     for k, attribute in enumerate(pointers):
@@ -97,7 +97,7 @@ def construct_example(objects: list[SceneObject], rng: np.random.Generator, voca
         except ConstructionError:
             continue
     for obj, d in zip(objects, dicts):
-        _write_back(obj, d, vocab)
+        write_back(obj, d, vocab)
 
 
 def mate_keys(dicts: list[dict], target: int, pointer: str, vocab: Vocabulary,
@@ -133,13 +133,18 @@ def mate_keys(dicts: list[dict], target: int, pointer: str, vocab: Vocabulary,
         dicts[index][attribute] = value
 
 
+def attribute_dicts(objects: list[SceneObject]) -> list[dict[str, Any]]:
+    """The objects' attributes as dicts, named as in the scene JSON (size by its label)."""
+    return [_attributes(i, o) for i, o in enumerate(objects)]
+
+
 def _attributes(index: int, obj: SceneObject) -> dict[str, Any]:
     return {"name": f"Object_{index}", "color": obj.color, "shape": obj.shape,
             "material": obj.material, "size": obj.size, "rotation": obj.rotation,
             **obj.attributes}
 
 
-def _make_numbers_distinct(dicts: list[dict], vocab: Vocabulary, rng: np.random.Generator,
+def make_numbers_distinct(dicts: list[dict], vocab: Vocabulary, rng: np.random.Generator,
                            precision: int | None) -> None:
     """Re-draw rotations and numeric user attributes that collide at the shown precision."""
     numeric = {"rotation": ((0.0, 360.0), None)}
@@ -161,7 +166,7 @@ def _make_numbers_distinct(dicts: list[dict], vocab: Vocabulary, rng: np.random.
             seen.add(value_key(d[name], digits))
 
 
-def _write_back(obj: SceneObject, d: dict[str, Any], vocab: Vocabulary) -> None:
+def write_back(obj: SceneObject, d: dict[str, Any], vocab: Vocabulary) -> None:
     obj.color, obj.shape, obj.material = d["color"], d["shape"], d["material"]
     obj.size, obj.scale, obj.rotation = d["size"], vocab.sizes[d["size"]], d["rotation"]
     obj.attributes = {k: d[k] for k in obj.attributes}

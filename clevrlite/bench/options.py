@@ -35,6 +35,7 @@ class BenchmarkOptions:
     prefix: str = "CLEVRLITE"
     mate_compat: bool = False
     preset: str | None = None
+    suite: str = "mate"  # mate, grounding or gmner (DESIGN 8)
 
     @classmethod
     def from_preset(cls, preset: str | None, **given: Any) -> "BenchmarkOptions":

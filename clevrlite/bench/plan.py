@@ -13,10 +13,12 @@ take turns within each cross-modal cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
-from clevrlite.bench.roles import CROSS_MODAL_TASKS, UNIMODAL_TASKS, Roles, linking_attributes
+from clevrlite.bench.roles import (CROSS_MODAL_TASKS, TASKS, UNIMODAL_TASKS, Roles,
+                                   linking_attributes)
 
 COORDS_ONLY = 0  # linking goal: no attribute set links, only coordinates do
 
@@ -32,10 +34,13 @@ class InstanceSpec:
     pointer: str
     target: str
     linking: int | None = None
+    condition: str | None = None  # grounding suites: grounded, absent, absent_lookalike
+    prefix: str = ""  # of the id; default: MATE's cm_ and um_
 
     @property
     def id(self) -> str:
-        return f"{'cm' if self.split == 'cross_modal' else 'um'}_{self.index:06d}"
+        prefix = self.prefix or ("cm" if self.split == "cross_modal" else "um")
+        return f"{prefix}_{self.index:06d}"
 
     @property
     def cell(self) -> str:
@@ -57,30 +62,42 @@ def share(total: int, parts: int, rng: np.random.Generator) -> list[int]:
 
 
 def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size: int,
-              seed: int, balance_linking: bool = False, shots: int = 0) -> list[InstanceSpec]:
-    """Instances of both splits: cross-modal first (indices 0..size-1), then unimodal.
+              seed: int, balance_linking: bool = False, shots: int = 0,
+              splits: Sequence[tuple[str, str, tuple[str, ...], int]] | None = None,
+              conditions: Callable[[str], list[str]] | None = None) -> list[InstanceSpec]:
+    """Instances of every split in order (cross-modal first, indices 0..size-1, then unimodal).
 
     ``shots`` is the number of same-scene examples each scene must offer (0 when examples
-    come from other scenes); it bounds which linking goals a small scene can meet.
+    come from other scenes); it bounds which linking goals a small scene can meet. A suite
+    may give its own ``splits`` as (name, id prefix, tasks, count), and ``conditions`` that
+    the cells of a task take turns with.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A1]))
     lo, hi = n_objects
     counts = list(range(lo, hi + 1))
+    if splits is None:
+        splits = (("cross_modal", "", CROSS_MODAL_TASKS, size),
+                  ("unimodal", "", UNIMODAL_TASKS, unimodal_size))
     plan: list[InstanceSpec] = []
-    for split, tasks, total in (("cross_modal", CROSS_MODAL_TASKS, size),
-                                ("unimodal", UNIMODAL_TASKS, unimodal_size)):
+    for split, prefix, tasks, total in splits:
         specs = []
         for n, per_count in zip(counts, share(total, len(counts), rng)):
             for task, per_task in zip(tasks, share(per_count, len(tasks), rng)):
-                pairs = roles.pairs(task)
+                pairs = roles.pairs(task) if task in TASKS else [("name", "entities")]
+                turns = conditions(task) if conditions is not None else [None]
                 for (pointer, target), per_cell in zip(pairs, share(per_task, len(pairs), rng)):
                     goals = (_linking_goals(n, pointer, target, task, shots) if balance_linking
                              else [None])
                     offset = int(rng.integers(len(goals)))
-                    specs += [(n, task, pointer, target, goals[(j + offset) % len(goals)])
-                              for j in range(per_cell)]
+                    turn = int(rng.integers(len(turns)))
+                    for j in range(per_cell):
+                        condition = turns[(j + turn) % len(turns)]
+                        goal = goals[(j + offset) % len(goals)]
+                        absent = condition in ("absent", "absent_lookalike")
+                        specs.append((n, task, pointer, target, None if absent else goal,
+                                      condition))
         for j in rng.permutation(len(specs)).tolist():
-            plan.append(InstanceSpec(len(plan), split, *specs[j]))
+            plan.append(InstanceSpec(len(plan), split, *specs[j], prefix=prefix))
     return plan
 
 

@@ -54,6 +54,8 @@ FORMAT_NAMES = {"json": "JSON", "yaml": "YAML", "xml": "XML", "text": "plain Eng
 
 def pointer_phrase(attribute: str, value: Any) -> str:
     """How a question names the object whose ``attribute`` is ``value``."""
+    if attribute == "bbox":
+        return f"the object inside {json.dumps(value)}"
     if attribute == "color":
         return f"the {value} object"
     if attribute == "shape":
@@ -71,10 +73,15 @@ def answer_json(value: Any) -> str:
     return json.dumps({"answer": value}, ensure_ascii=False)
 
 
-def answer_format(target: str, example: Any) -> str:
+def answer_format(target: str, example: Any, nullable: bool = False) -> str:
     """The required answer format, with the JSON type the target takes."""
-    kind = ("a list of three numbers" if isinstance(example, list)
-            else "a number" if isinstance(example, (int, float)) else "a string")
+    if target == "bbox":
+        kind = "a box [x1, y1, x2, y2] of four integers"
+    else:
+        kind = ("a list of three numbers" if isinstance(example, list)
+                else "a number" if isinstance(example, (int, float)) else "a string")
+    if nullable:
+        kind += ", or null when the object is not in the image"
     return (f'End your reply with a JSON object {{"answer": ...}} whose value is {kind}, '
             f"written as in the scene description where it appears there.")
 
@@ -139,20 +146,23 @@ def _say(value: Any, precision: int | None) -> str:
 
 def build_prompt(*, task: str, scene_text: str | None, fmt: str, pointer: str, target: str,
                  question_text: str, example_answer: Any, shots: Sequence[dict], cot: bool,
-                 choices: Sequence[Any] | None = None) -> str:
+                 choices: Sequence[Any] | None = None, conventions: str = CONVENTIONS,
+                 nullable: bool = False) -> str:
     """The whole prompt: instruction, conventions, examples, scene text, question, format.
 
     A shot with its own ``image`` or ``scene_text`` comes from another scene and is shown with
     them; one without reads the question's scene. ``choices`` lists the allowed answers (the
-    values of an attribute read off the image).
+    values of an attribute read off the image); ``nullable`` says that null answers an object
+    the image does not show.
     """
     own_scenes = any(s.get("image") or s.get("scene_text") for s in shots)
     parts = [TASK_INSTRUCTIONS[task].format(fmt=FORMAT_NAMES[fmt], pointer=pointer,
                                             target=target)]
     if own_scenes:
         parts[0] += " " + OTHER_SCENES[task]
-    if scene_text is not None or own_scenes and task != "img2img":
-        parts.append(CONVENTIONS)
+    if scene_text is not None or own_scenes and task != "img2img" or target == "bbox" \
+            or pointer == "bbox":
+        parts.append(conventions)
     if scene_text is not None and not own_scenes:
         parts.append(f"Scene description:\n{scene_text}")
     image = 0
@@ -178,6 +188,6 @@ def build_prompt(*, task: str, scene_text: str | None, fmt: str, pointer: str, t
     if choices:
         ending.append(f"The {target} is one of: {', '.join(str(c) for c in choices)}.")
     ending.append("Think step by step, then answer." if cot else "Answer directly.")
-    ending.append(answer_format(target, example_answer))
+    ending.append(answer_format(target, example_answer, nullable))
     parts.append(" ".join(ending))
     return "\n\n".join(parts)

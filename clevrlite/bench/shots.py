@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -69,6 +69,10 @@ def choose_same_scene(candidates: Sequence[Shot], count: int, rng: np.random.Gen
     examples never depends on the draw.
     """
     budget = max(0, target_values - 2)
+    free = {s.object_index for s in candidates if s.pointer != target}
+    budgeted = {s.object_index for s in candidates if s.pointer == target} - free
+    if len(free) + min(len(budgeted), budget) < count:
+        return None  # too few objects, decided without trying every choice
     order = rng.permutation(len(candidates)).tolist()
     for combo in combinations(order, count):
         chosen = [candidates[k] for k in combo]
@@ -78,25 +82,42 @@ def choose_same_scene(candidates: Sequence[Shot], count: int, rng: np.random.Gen
     return None
 
 
-def choose_other_scenes(scenes: Sequence[Sequence[dict]], count: int, task: str, pointer: str,
+@dataclass(frozen=True)
+class ExampleScene:
+    """An example scene as examples are drawn from it: its stem, object views, and the
+    positions of the objects its image shows (None: all of them)."""
+
+    stem: str
+    views: list[dict]
+    drawn: tuple[int, ...] | None = None
+    extra: Any = None  # what a suite keeps of the scene beyond its objects (gmner: a passage)
+
+
+def choose_other_scenes(scenes: Sequence[ExampleScene], count: int, task: str, pointer: str,
                         target: str, roles: Roles, precision: int | None,
                         rng: np.random.Generator) -> list[tuple[int, Shot]]:
-    """``count`` examples from distinct scenes of ``scenes`` (lists of object views), as
-    (scene position, shot) pairs.
+    """``count`` examples from distinct scenes of ``scenes``, as (scene position, shot) pairs.
 
-    Each asks the question's own (pointer, target) pair about an object whose pointer value
-    is unique in its scene; a scene without one falls back to the task's other pairs, in
-    order. Fewer than ``count`` come back only if too few scenes offer any.
+    Each asks the question's own (pointer, target) pair about an object of the image whose
+    pointer value is unique where the pointer is read (among the image's objects for an
+    image-side pointer, among all for a text-side one); a scene without one falls back to the
+    task's other pairs, in order. Fewer than ``count`` come back only if too few scenes offer
+    any.
     """
     pairs = [(pointer, target)] + [p for p in roles.pairs(task) if p != (pointer, target)]
     chosen: list[tuple[int, Shot]] = []
     for k in rng.permutation(len(scenes)).tolist():
         if len(chosen) == count:
             break
+        scene = scenes[k]
+        drawn = list(range(len(scene.views))) if scene.drawn is None else list(scene.drawn)
         for shot_pointer, shot_target in pairs:
-            unique = sorted(unique_values(scenes[k], shot_pointer, precision=precision).values())
-            if unique:
-                index = unique[int(rng.integers(len(unique)))]
+            among = drawn if shot_pointer in roles.image else list(range(len(scene.views)))
+            unique = unique_values([scene.views[i] for i in among], shot_pointer,
+                                   precision=precision).values()
+            found = sorted(among[i] for i in unique if among[i] in drawn)
+            if found:
+                index = found[int(rng.integers(len(found)))]
                 chosen.append((k, Shot(index, shot_pointer, shot_target)))
                 break
     return chosen

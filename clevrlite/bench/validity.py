@@ -1,0 +1,174 @@
+"""The grounding suites' guarantees, checked again on the files a build wrote (DESIGN 8).
+
+Construction makes them hold; this reads the scene JSON, the instance lines and the final
+masks back and checks each one independently of how it was made:
+- a pointer (or a grounded mention's description) identifies exactly one image object;
+- an absent object's description identifies none;
+- a look-alike differs from it in exactly one visible attribute, and only the named one does;
+- passage offsets slice the passage to the entity's name;
+- every box equals the tight box of the object's pixels in the final mask.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from PIL import Image
+
+from clevrlite.bench.lookalike import VISIBLE, differences
+from clevrlite.errors import ClevrliteError
+from clevrlite.solver import value_key
+
+IMAGE_POINTERS = ("color", "shape", "bbox")
+
+
+class ValidityError(ClevrliteError):
+    """A written benchmark broke one of its suite's guarantees (a bug in clevrlite)."""
+
+
+def mask_boxes(mask: np.ndarray) -> dict[int, list[int]]:
+    """Tight box [x1, y1, x2, y2] (x2, y2 exclusive) of every mask id present (0 excluded)."""
+    boxes = {}
+    for mask_id in np.unique(mask):
+        if mask_id == 0:
+            continue
+        ys, xs = np.nonzero(mask == mask_id)
+        boxes[int(mask_id)] = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+    return boxes
+
+
+class _Scenes:
+    """Scene files and mask boxes of a benchmark, read once each."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._cache: dict[str, tuple[dict, dict[int, list[int]]]] = {}
+
+    def get(self, scene_id: str) -> tuple[dict, dict[int, list[int]] | None]:
+        """A scene's JSON and its mask's boxes (None for a scene that was not rendered)."""
+        if scene_id not in self._cache:
+            data = json.loads((self.out / "scenes" / f"{scene_id}.json").read_text("utf-8"))
+            path = self.out / "masks" / f"{scene_id}.png"
+            boxes = mask_boxes(np.asarray(Image.open(path))) if path.is_file() else None
+            self._cache = {scene_id: (data, boxes)}  # one scene at a time
+        return self._cache[scene_id]
+
+
+def _visible(obj: dict[str, Any]) -> tuple:
+    return tuple(obj[k] for k in VISIBLE)
+
+
+def _check_scene_boxes(data: dict, boxes: dict[int, list[int]] | None,
+                       where: str) -> list[str]:
+    if boxes is None:  # a text-only scene
+        return []
+    problems = []
+    for obj in data["objects"]:
+        drawn = obj.get("drawn", True)
+        box = boxes.get(obj["mask_id"])
+        if drawn and obj["bbox"] != box:
+            problems.append(f"{where}: {obj['name']}'s box {obj['bbox']} is not its mask's {box}")
+        if not drawn and (box is not None or obj["bbox"] is not None):
+            problems.append(f"{where}: absent {obj['name']} has pixels or a box")
+    return problems
+
+
+def _absent_problems(objects: list[dict], name: str, lookalike: str | None, where: str,
+                     shown: tuple[str, ...] = VISIBLE, probe: bool = True) -> list[str]:
+    """What breaks the absent-object rules; a distractor (``probe`` False) need only match
+    no image object."""
+    absent = next(o for o in objects if o["name"] == name)
+    drawn = [o for o in objects if o.get("drawn", True)]
+    near = [o["name"] for o in drawn if differences(absent, o, shown) == 1]
+    problems = []
+    if absent.get("drawn", True):
+        problems.append(f"{where}: absent {name} is drawn")
+    if any(differences(absent, o, shown) == 0 for o in drawn):
+        problems.append(f"{where}: absent {name}'s description identifies an image object")
+    if probe and near != ([lookalike] if lookalike else []):
+        problems.append(f"{where}: {name}'s look-alikes are {near}, expected {lookalike}")
+    return problems
+
+
+def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
+    """Every broken guarantee of a grounding suite's instances (empty when none)."""
+    scenes, problems = _Scenes(out), []
+    for inst in records:
+        where = inst["id"]
+        data, boxes = scenes.get(inst["scene_id"])
+        objects = data["objects"]
+        problems += _check_scene_boxes(data, boxes, where)
+        undrawn = [o["name"] for o in objects if not o.get("drawn", True)]
+        if undrawn != [inst["absent_object"]]:
+            problems.append(f"{where}: absent objects {undrawn}, expected "
+                            f"[{inst['absent_object']}]")
+            continue
+        pointer, target = inst["pointer_attribute"], inst["target_attribute"]
+        hidden = {"img2data": pointer, "data2img": target}.get(inst["task"])
+        shown = tuple(a for a in VISIBLE if a != hidden)
+        probe = inst["condition"] in ("absent", "absent_lookalike")
+        problems += _absent_problems(objects, inst["absent_object"], inst["lookalike"], where,
+                                     shown, probe)
+        group = [o for o in objects if o.get("drawn", True)] if pointer in IMAGE_POINTERS \
+            else objects
+        values = [value_key(o["scale"] if pointer == "size" else o[pointer], 2) for o in group]
+        key = value_key(inst["pointer_value"], 2)
+        named = [o for o, v in zip(group, values) if v == key]
+        if len(named) != 1 or named[0]["name"] != inst["target_object"]:
+            problems.append(f"{where}: pointer {pointer}={inst['pointer_value']} names "
+                            f"{[o['name'] for o in named]}")
+            continue
+        obj = named[0]
+        if inst["condition"] in ("absent", "absent_lookalike"):
+            if obj.get("drawn", True) or inst["answer"] is not None:
+                problems.append(f"{where}: an absent question needs an absent target and null")
+        elif target == "bbox" and inst["answer"] != (boxes or {}).get(obj["mask_id"]):
+            problems.append(f"{where}: answer box {inst['answer']} is not the mask's")
+    return problems
+
+
+def check_gmner(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
+    """Every broken guarantee of gmner instances (empty when none)."""
+    scenes, problems = _Scenes(out), []
+    for inst in records:
+        where = inst["id"]
+        data, boxes = scenes.get(inst["scene_id"])
+        objects = data["objects"]
+        by_name = {o["name"]: o for o in objects}
+        drawn = [o for o in objects if o.get("drawn", True)]
+        problems += _check_scene_boxes(data, boxes, where)
+        for e in inst["entities"]:
+            if inst["text"][e["start"]:e["end"]] != e["entity"]:
+                problems.append(f"{where}: offsets {e['start']}:{e['end']} do not slice "
+                                f"{e['entity']!r}")
+            obj = by_name[e["entity"]]
+            if e["type"] != obj["shape"]:
+                problems.append(f"{where}: {e['entity']}'s type is not its shape")
+            matches = [o["name"] for o in drawn if _visible(o) == _visible(obj)]
+            if e["condition"] == "grounded":
+                if matches != [e["entity"]] or e["box"] != boxes.get(obj["mask_id"]):
+                    problems.append(f"{where}: grounded {e['entity']} matches {matches}, box "
+                                    f"{e['box']}")
+            else:
+                problems += _absent_problems(objects, e["entity"], e["lookalike"], where)
+                if e["box"] is not None:
+                    problems.append(f"{where}: absent {e['entity']} has a box")
+        mentioned = {e["entity"] for e in inst["entities"]}
+        if not inst["image_only"] or sorted(inst["image_only"]) != sorted(
+                o["name"] for o in drawn if o["name"] not in mentioned):
+            problems.append(f"{where}: image_only is not the unmentioned image objects")
+        if inst["answer"] != [{"entity": e["entity"], "type": e["type"], "box": e["box"]}
+                              for e in inst["entities"]]:
+            problems.append(f"{where}: the answer is not the entities")
+    return problems
+
+
+def require(problems: list[str], suite: str) -> None:
+    """Raise ValidityError naming the first broken guarantee (and how many broke)."""
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValidityError(f"{suite} benchmark failed its validity check: {problems[0]}{more}; "
+                            f"this is a clevrlite bug, please report it")
