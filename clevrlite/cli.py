@@ -168,13 +168,17 @@ class Precision(click.ParamType):
 @click.option("--resume", is_flag=True, help="Keep instances already written.")
 @click.option("--mate-compat", is_flag=True,
               help="Also write MATE's dev files (OUT/mate/), which MATE's own code reads.")
+@click.option("--suite", type=click.Choice(["mate", "grounding", "gmner"]), default="mate",
+              show_default=True,
+              help="mate: MATE's cross-modal linking; grounding: boxes and absent objects; "
+                   "gmner: passages whose entities are grounded in the image or absent.")
 @click.option("--preset", type=click.Choice(["mate"]), default=None,
               help="MATE's setup: cone added, 2-3 unique colours and 1 unique shape per "
                    "scene, same-scene examples, MATE's files; flags given explicitly win.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.pass_context
 def benchmark(ctx, out, workers, properties, preset, quiet, **settings) -> None:
-    """Build a MATE-style cross-modal entity-linking benchmark."""
+    """Build a benchmark: MATE-style entity linking, or a grounding suite."""
     from click.core import ParameterSource
 
     from clevrlite.bench.build import BenchmarkOptions, build_benchmark
@@ -188,8 +192,9 @@ def benchmark(ctx, out, workers, properties, preset, quiet, **settings) -> None:
     stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty())
     if not quiet:
         counts = stats["counts"]
-        click.echo(f"wrote {counts['cross_modal']} cross-modal and {counts['unimodal']} "
-                   f"unimodal instances into {out} in {time.perf_counter() - start:.1f} s")
+        written = ", ".join(f"{n} {split.replace('_', '-')}" for split, n in counts.items())
+        click.echo(f"wrote {written} instances into {out} in "
+                   f"{time.perf_counter() - start:.1f} s")
 
 
 @cli.command()
@@ -221,17 +226,21 @@ def doctor(backend, as_json) -> None:
               help='JSON lines {"id": ..., "prediction": "raw model output"}.')
 @click.option("--mode", type=click.Choice(["lenient", "mate"]), default="lenient",
               show_default=True, help="Answer parsing: forgiving, or MATE's strict rule.")
-@click.option("--split", type=click.Choice(["auto", "cross_modal", "unimodal", "all"]),
+@click.option("--split", type=click.Choice(["auto", "cross_modal", "unimodal", "gmner", "all"]),
               default="auto", show_default=True,
               help="Instances to score; auto: the splits the predictions cover.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--box-format", type=click.Choice(["xyxy", "norm1", "norm1000"]), default="xyxy",
+              show_default=True, help="How predicted boxes are written: pixels, 0-1, or "
+                                      "0-1000 (as Qwen2-VL writes them).")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
-              help="Also plot accuracy versus object count per task to this PNG.")
-def score(benchmark_dir, predictions, mode, split, as_json, plot) -> None:
+              help="Also plot the breakdowns (by object count, by condition) to this PNG.")
+def score(benchmark_dir, predictions, mode, split, as_json, box_format, plot) -> None:
     """Score model predictions against a benchmark, with breakdowns."""
     from clevrlite.scoring import evaluate
 
-    report = evaluate.score(benchmark_dir, predictions, mode=mode, split=split)
+    report = evaluate.score(benchmark_dir, predictions, mode=mode, split=split,
+                            box_format=box_format)
     if plot is not None:
         evaluate.plot_accuracy(report, plot)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json

@@ -30,7 +30,12 @@ _MAX_ATTEMPTS = 256
 _ANSWER_WORD = re.compile("answer", re.IGNORECASE)
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"',
                                "\u2018": "'", "\u2019": "'"})
+_SMART = re.compile("[\u201c\u201d\u201e\u2018\u2019]")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_SPECIAL = re.compile(r"""[{}"'\\]""")  # what brace matching looks at
+_OPEN_BRACE = re.compile(r"\{")
+_JSON_ANSWER = re.compile(r'\{\s*"answer"\s*:')
+_DECODER = json.JSONDecoder()
 
 
 class Parsed(NamedTuple):
@@ -66,13 +71,37 @@ def _extract_mate(text: str) -> Parsed:
 def _extract_lenient(text: str) -> Parsed:
     """The last answer object of the text as given or with typographic quotes made plain (the
     later one wins; the swap keeps positions), else of the text unescaped once."""
+    plain = text if text.isascii() or not _SMART.search(text) else text.translate(_SMART_QUOTES)
+    if plain is text:
+        quick = _only_json_answer(text)
+        if quick is not None:
+            return quick
     found = [f for f in (_last_answer_object(text),
-                         _last_answer_object(text.translate(_SMART_QUOTES))) if f is not None]
+                         _last_answer_object(plain) if plain is not text else None)
+             if f is not None]
     if not found and '\\"' in text:
         found = [f for f in (_last_answer_object(text.replace('\\"', '"')),) if f is not None]
     if not found:
         return UNPARSEABLE
     return Parsed(True, max(found, key=lambda f: f[0])[1])
+
+
+def _only_json_answer(text: str) -> Parsed | None:
+    """The answer when the text's first brace opens a JSON object whose first key is "answer"
+    and nothing after it has a brace or says answer (what RL completions mostly are); else
+    None. In that case no other object can end later, so this is what the full search finds,
+    only without scanning the text character by character."""
+    start = text.find("{")
+    if start < 0 or not _JSON_ANSWER.match(text, start):
+        return None
+    try:
+        obj, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    rest = text[end:]
+    if not isinstance(obj, dict) or "{" in rest or "}" in rest or _ANSWER_WORD.search(rest):
+        return None
+    return Parsed(True, obj["answer"])
 
 
 def _last_answer_object(text: str) -> tuple[int, Any] | None:
@@ -84,7 +113,7 @@ def _last_answer_object(text: str) -> tuple[int, Any] | None:
     """
     mentions = [m.start() for m in _ANSWER_WORD.finditer(text)]
     ends: dict[int, int] = {}
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
+    for start in (m.start() for m in _OPEN_BRACE.finditer(text)):
         if start not in ends:
             _match_braces(text, start, ends)
     reach = {start: (end + 1 if end >= 0 else len(text)) for start, end in ends.items()}
@@ -120,20 +149,24 @@ def _candidate(text: str, start: int, stop: int, closed: bool) -> tuple[int, Any
 def _match_braces(text: str, start: int, ends: dict[int, int]) -> None:
     """Record in ``ends`` where the brace at ``start`` and every brace nested in it close.
 
-    Quoted strings (either quote) are skipped, so braces inside values do not count. Braces
-    left open at the end of the text get -1. One scan serves all nested braces, which keeps
-    long outputs linear.
+    Quoted strings (either quote) are skipped, so braces inside values do not count; inside
+    quotes a backslash escapes the next character. Braces left open at the end of the text get
+    -1. One scan serves all nested braces, and it visits only the characters that matter
+    (braces, quotes, backslashes), which keeps long outputs linear and fast.
     """
     stack: list[int] = []
-    quote, i = "", start
-    while i < len(text):
-        ch = text[i]
+    quote, escaped = "", -1
+    for found in _SPECIAL.finditer(text, start):
+        i = found.start()
+        if i == escaped:
+            continue
+        ch = found.group()
         if quote:
             if ch == "\\":
-                i += 1
+                escaped = i + 1
             elif ch == quote:
                 quote = ""
-        elif ch in "\"'":
+        elif ch == '"' or ch == "'":
             quote = ch
         elif ch == "{":
             stack.append(i)
@@ -141,7 +174,6 @@ def _match_braces(text: str, start: int, ends: dict[int, int]) -> None:
             ends[stack.pop()] = i
             if not stack:
                 return
-        i += 1
     for open_brace in stack:
         ends[open_brace] = -1
 

@@ -18,6 +18,8 @@ split; if it does not, the text leaks what the image was meant to carry).
   picks out one object of the text, that object is ruled out before guessing among the rest.
   Examples from other scenes rule nothing out, so by default it stays at text-only's chance;
   with same-scene examples it measures how much they give away.
+- lookalike (grounding and gmner suites): see clevrlite.scoring.grounding_baselines, which
+  also says what the other kinds answer on those suites.
 
 Every instance gets its own generator seeded by (kind, seed, id), so the output depends only on
 the seed and never on file order (text-only-shots shares text-only's draws). Outputs are realistic raw strings such as
@@ -34,7 +36,8 @@ from typing import Any, Callable
 from clevrlite.scoring.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.scoring import BASELINE_KINDS
-from clevrlite.scoring.evaluate import SceneCache, load_instances, object_value
+from clevrlite.scoring.evaluate import SceneCache, benchmark_info, load_instances, object_value
+from clevrlite.scoring.grounding_baselines import gmner_answer, grounding_answer
 from clevrlite.runs.fsutil import write_lines
 
 KINDS = BASELINE_KINDS
@@ -100,15 +103,28 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
     if kind not in KINDS:
         raise UsageError(f"unknown baseline {kind!r}; use one of {', '.join(KINDS)}")
     root = Path(benchmark_dir)
+    suite = benchmark_info(root).suite
+    if kind == "lookalike" and suite == "mate":
+        raise UsageError("the lookalike baseline probes absent objects, which only the "
+                         "grounding and gmner suites have; build one with --suite grounding")
     loaded = load_instances(root, split)
     vocab = _Vocabulary(root)
     scenes = SceneCache(root)
-    answer: Callable[[dict, random.Random], Any] = {
+    mate: dict[str, Callable[[dict, random.Random], Any]] = {
         "oracle": lambda inst, rng: inst["answer"],
         "random": lambda inst, rng: _random_answer(inst, rng, scenes, vocab),
         "text-only": lambda inst, rng: _text_only_answer(inst, rng, vocab),
         "text-only-shots": lambda inst, rng: _text_only_answer(inst, rng, vocab, shots=True),
-    }[kind]
+    }
+    if suite == "gmner":
+        shapes = list(vocab.data.get("shapes", {}))
+        family = "text-only" if kind == "text-only-shots" else kind
+        answer = lambda inst, rng: gmner_answer(family, inst, rng, scenes, shapes)  # noqa: E731
+    elif suite == "grounding":
+        same = mate.get(kind, mate["oracle"])
+        answer = lambda inst, rng: grounding_answer(kind, inst, rng, scenes, same)  # noqa: E731
+    else:
+        answer = mate[kind]
     records = []
     for instances in loaded.values():
         for inst in instances:

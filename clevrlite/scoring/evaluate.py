@@ -33,16 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from clevrlite.scoring.answers import (answers_match, check_mode, extract_answer, parse_precision,
-                               round_value)
+from clevrlite.scoring.answers import answers_match, check_mode, parse_precision, round_value
+from clevrlite.scoring.boxes import BOX_FORMATS, MALFORMED, iou, parse_box
+from clevrlite.scoring.judge import IOU_THRESHOLD, Single, f1, judge_single
 from clevrlite.errors import UsageError
 from clevrlite.runs.fsutil import write_bytes
+from clevrlite.scoring.entities import EntityReport, format_entity_table, score_entities
 
-SPLITS = ("auto", "cross_modal", "unimodal", "all")
+SPLITS = ("auto", "cross_modal", "unimodal", "gmner", "all")
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 TASK_ORDER = ("img2data", "data2img", "img2img", "data2data")
 INSTANCE_KEYS = ("id", "scene_id", "task", "object_count", "pointer_attribute",
                  "target_attribute", "answer", "min_linking_size")
+ENTITY_KEYS = ("id", "scene_id", "task", "object_count", "text", "entities", "answer")
+SUITES = ("mate", "grounding", "gmner")
 PLOT_NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'clevrlite[report]'"
 
 def object_value(obj: dict[str, Any], attribute: str) -> Any:
@@ -54,6 +58,35 @@ def object_value(obj: dict[str, Any], attribute: str) -> Any:
 
 # ---------------------------------------------------------------------------------- reading
 
+@dataclass(frozen=True)
+class BenchmarkInfo:
+    """What stats.json says of a benchmark: suite, split files, image size, precision."""
+
+    suite: str = "mate"
+    splits: dict[str, str] = field(default_factory=lambda: dict(SPLIT_FILES))
+    width: int = 480
+    height: int = 320
+    precision: Any = 2
+
+
+def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
+    """The benchmark's stats.json facts (MATE's defaults for a benchmark without them)."""
+    path = Path(benchmark_dir) / "stats.json"
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return BenchmarkInfo()
+    if not isinstance(stats, dict):
+        return BenchmarkInfo()
+    suite = stats.get("suite", "mate")
+    if suite not in SUITES:
+        raise UsageError(f"{path}: unknown suite {suite!r}; rebuild the benchmark with this "
+                         f"clevrlite version")
+    return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
+                         int(stats.get("width", 480)), int(stats.get("height", 320)),
+                         stats.get("precision", 2))
+
+
 def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, list[dict]]:
     """Instances of a benchmark split ("all": every split file present), keyed by split name."""
     root = Path(benchmark_dir)
@@ -61,27 +94,33 @@ def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, l
         raise UsageError(f"benchmark directory {str(root)!r} does not exist; check --benchmark")
     if split not in SPLITS:
         raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    wanted = [split] if split in SPLIT_FILES else list(SPLIT_FILES)
-    present = [name for name in wanted if (root / SPLIT_FILES[name]).is_file()]
+    info = benchmark_info(root)
+    files = info.splits
+    if split in SPLITS[1:-1] and split not in files:
+        raise UsageError(f"the {info.suite} benchmark {str(root)!r} has no {split} split; use "
+                         f"one of {', '.join(files)}")
+    wanted = [split] if split in files else list(files)
+    present = [name for name in wanted if (root / files[name]).is_file()]
     if not present:
-        missing = root / SPLIT_FILES[wanted[0]]
+        missing = root / files[wanted[0]]
         raise UsageError(f"benchmark file {str(missing)!r} does not exist; "
                          f"is {str(root)!r} a clevrlite benchmark directory?")
-    loaded = {name: _read_instances(root / SPLIT_FILES[name]) for name in present}
+    keys = ENTITY_KEYS if info.suite == "gmner" else INSTANCE_KEYS
+    loaded = {name: _read_instances(root / files[name], keys) for name in present}
     seen: dict[str, str] = {}
     for name, instances in loaded.items():
         for inst in instances:
             if inst["id"] in seen:
                 raise UsageError(f"{root}: instance id {inst['id']!r} occurs in both "
-                                 f"{SPLIT_FILES[seen[inst['id']]]} and {SPLIT_FILES[name]}")
+                                 f"{files[seen[inst['id']]]} and {files[name]}")
             seen[inst["id"]] = name
     return loaded
 
 
-def _read_instances(path: Path) -> list[dict]:
+def _read_instances(path: Path, keys: tuple[str, ...] = INSTANCE_KEYS) -> list[dict]:
     instances, ids = [], set()
     for lineno, obj in _json_lines(path):
-        missing = [key for key in INSTANCE_KEYS if key not in obj]
+        missing = [key for key in keys if key not in obj]
         if missing:
             raise UsageError(f"{path}:{lineno}: benchmark instance has no {missing[0]!r} key")
         if not isinstance(obj["object_count"], int) or isinstance(obj["object_count"], bool):
@@ -213,6 +252,19 @@ class Report:
     unparseable: int = 0
     wrong_answers: int = 0  # wrong among given predictions, unparseable included
     out_of_scene: int = 0
+    suite: str = "mate"
+    box_format: str = "xyxy"
+    size: tuple[int, int] = (480, 320)
+    # grounding suite: conditions, formats, boxes and the null decision
+    by_condition: dict[str, Cell] = field(default_factory=dict)
+    by_format: dict[str, Cell] = field(default_factory=dict)
+    boxes: Cell = field(default_factory=Cell)  # box answers with a gold box: Acc@0.5
+    iou_sum: float = 0.0
+    null_gold: int = 0  # given predictions whose gold is null (the object is absent)
+    null_gold_boxed: int = 0  # of those, answered with a value or a box (textual bias)
+    null_predicted: int = 0
+    null_right: int = 0
+    malformed_boxes: int = 0
 
     @property
     def n(self) -> int:
@@ -229,10 +281,26 @@ class Report:
         """Out-of-scene error: percent of wrong answers equal to no object's value (0 if none)."""
         return 100.0 * self.out_of_scene / self.wrong_answers if self.wrong_answers else 0.0
 
+    def grounding(self) -> dict[str, Any]:
+        """The grounding suite's figures: boxes, textual bias, the null decision."""
+        p, r, f = f1(self.null_right, self.null_predicted, self.null_gold)
+        return {
+            "acc_at_0.5": round(self.boxes.accuracy, 2),
+            "mean_iou": round(self.iou_sum / self.boxes.total, 4) if self.boxes.total else 0.0,
+            "box_answers": self.boxes.total,
+            "textual_bias": round(100.0 * self.null_gold_boxed / self.null_gold, 2)
+            if self.null_gold else 0.0,
+            "null_precision": round(p, 2), "null_recall": round(r, 2), "null_f1": round(f, 2),
+            "malformed_boxes": self.malformed_boxes,
+            "by_condition": {k: round(c.accuracy, 2) for k, c in self.by_condition.items()},
+            "by_format": {k: round(c.accuracy, 2) for k, c in self.by_format.items()},
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` output: accuracies in percent, rounded to two decimals."""
         def accuracies(cells: dict[str, Cell]) -> dict[str, float]:
             return {key: round(cell.accuracy, 2) for key, cell in cells.items()}
+        extra = {"suite": self.suite, **self.grounding()} if self.suite == "grounding" else {}
         return {
             "n": self.n,
             "missing": len(self.missing_ids),
@@ -246,31 +314,39 @@ class Report:
             "unknown": len(self.unknown_ids),
             "mode": self.mode,
             "split": self.split,
+            **extra,
         }
 
 
 def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "lenient",
-          split: str = "auto") -> Report:
+          split: str = "auto", box_format: str = "xyxy") -> "Report | EntityReport":
     """Score a predictions file against a benchmark directory.
 
     ``split="auto"`` scores every split file that holds at least one predicted id. Ids missing
     from the predictions count as wrong; ids unknown to the benchmark are counted and ignored,
-    unless no id is known at all (a predictions file for another benchmark: UsageError). With
-    an explicit split, predictions for the other split are ignored.
+    unless no id is known at all (a predictions file for another benchmark, or another suite:
+    UsageError). With an explicit split, predictions for the other split are ignored. The
+    suite comes from stats.json; a gmner benchmark gives an EntityReport. ``box_format`` is
+    how predicted boxes are written (clevrlite.scoring.boxes).
     """
     check_mode(mode)
     if split not in SPLITS:
         raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if box_format not in BOX_FORMATS:
+        raise UsageError(f"unknown box format {box_format!r}; use one of "
+                         f"{', '.join(BOX_FORMATS)}")
     pred_path = Path(predictions_path)
     if not pred_path.is_file():
         raise UsageError(f"predictions file {str(pred_path)!r} does not exist; check the path")
+    info = benchmark_info(benchmark_dir)
     loaded = load_instances(benchmark_dir, "all")
-    if split in SPLIT_FILES and split not in loaded:
+    if split in info.splits and split not in loaded:
         load_instances(benchmark_dir, split)  # raises, naming the missing file
     predictions = read_predictions(pred_path)
     known = {inst["id"] for instances in loaded.values() for inst in instances}
     unknown = [pid for pid in predictions if pid not in known]
     if len(unknown) == len(predictions):
+        _refuse_other_suite(predictions, info.suite, pred_path, benchmark_dir)
         raise UsageError(f"none of the {len(predictions)} ids in {str(pred_path)!r} is in the "
                          f"benchmark {str(benchmark_dir)!r} (first: {unknown[0]!r}); "
                          f"wrong benchmark directory?")
@@ -279,9 +355,13 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     if not any(inst["id"] in predictions for inst in instances):
         raise UsageError(f"no id in {str(pred_path)!r} belongs to split {split!r} of "
                          f"{str(benchmark_dir)!r}; choose the split the predictions are for")
-    report = Report(mode=mode, split="all" if len(chosen) > 1 else chosen[0],
+    name = "all" if len(chosen) > 1 else chosen[0]
+    size = (info.width, info.height)
+    if info.suite == "gmner":
+        return score_entities(instances, predictions, name, box_format, size, unknown)
+    report = Report(mode=mode, split=name,
                     precision=_benchmark_precision(instances, Path(benchmark_dir)),
-                    unknown_ids=unknown)
+                    unknown_ids=unknown, suite=info.suite, box_format=box_format, size=size)
     scenes = SceneCache(benchmark_dir)
     for inst in instances:
         _score_instance(report, inst, predictions.get(inst["id"]), scenes)
@@ -289,9 +369,21 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     return report
 
 
+def _refuse_other_suite(predictions: dict[str, str], suite: str, path: Path,
+                        benchmark_dir: str | Path) -> None:
+    """A one-line usage error when the predictions' ids belong to another suite."""
+    from clevrlite.bench.suites import suite_of_id
+
+    theirs = sorted({suite_of_id(pid) for pid in predictions} - {None, suite})
+    if theirs:
+        raise UsageError(f"{str(path)!r} holds predictions for the {theirs[0]} suite, but "
+                         f"{str(benchmark_dir)!r} is a {suite} benchmark; score them against "
+                         f"the {theirs[0]} benchmark they were made for")
+
+
 def _choose_splits(loaded: dict[str, list[dict]], predictions: dict[str, str],
                    split: str) -> list[str]:
-    if split in SPLIT_FILES:
+    if split in loaded:
         return [split]
     if split == "all":
         return list(loaded)
@@ -330,39 +422,70 @@ def _benchmark_precision(instances: list[dict], root: Path) -> int | None:
 
 
 def _score_instance(report: Report, inst: dict, raw: str | None, scenes: SceneCache) -> None:
-    precision = report.precision
     if raw is None:
         outcome, correct = "missing", False
         report.missing_ids.append(inst["id"])
     else:
-        parsed = extract_answer(raw, report.mode)
-        gold = inst["answer"]
-        correct = parsed.ok and answers_match(parsed.value, gold, precision, report.mode)
-        outcome = "correct" if correct else ("wrong" if parsed.ok else "unparseable")
+        judged = judge_single(inst, raw, mode=report.mode, precision=report.precision,
+                              box_format=report.box_format, size=report.size)
+        correct = judged.correct
+        outcome = "correct" if correct else ("wrong" if judged.parsed else "unparseable")
         if not correct:
             report.wrong_answers += 1
-            report.unparseable += not parsed.ok
-            if not parsed.ok or not _in_scene(parsed.value, inst, scenes, report):
+            report.unparseable += not judged.parsed
+            if not judged.parsed or judged.malformed_box or (
+                    not _in_scene(judged.value, inst, scenes, report)):
                 report.out_of_scene += 1
+        if report.suite == "grounding":
+            _grounding_counts(report, inst, judged)
     report.outcomes[inst["id"]] = outcome
     pair = f"{inst['pointer_attribute']}->{inst['target_attribute']}"
     size = inst["min_linking_size"]
     linking = "coords" if size is None else str(size)
+    if inst.get("condition") in ("absent", "absent_lookalike"):
+        linking = "absent"
     report.overall_cell.add(correct)
     for cells, key in ((report.by_task, inst["task"]),
                        (report.by_object_count, str(inst["object_count"])),
                        (report.by_pair, pair), (report.by_min_linking_size, linking)):
         cells.setdefault(key, Cell()).add(correct)
+    if report.suite == "grounding":
+        for cells, key in ((report.by_condition, inst.get("condition") or "grounded"),
+                           (report.by_format, inst.get("scene_format") or "image")):
+            cells.setdefault(key, Cell()).add(correct)
     per_task = report.by_task_object_count.setdefault(inst["task"], {})
     per_task.setdefault(int(inst["object_count"]), Cell()).add(correct)
 
 
+def _grounding_counts(report: Report, inst: dict, judged: Single) -> None:
+    """Boxes, textual bias and the null decision of one judged grounding prediction."""
+    gold = inst["answer"]
+    report.malformed_boxes += judged.malformed_box
+    if inst["target_attribute"] == "bbox" and gold is not None:
+        report.boxes.add(judged.correct)
+        report.iou_sum += judged.iou or 0.0
+    if inst["task"] != "data2img":  # only data2img can point at an absent object
+        return
+    if gold is None:
+        report.null_gold += 1
+        report.null_gold_boxed += judged.parsed and not judged.predicted_null
+    if judged.predicted_null:
+        report.null_predicted += 1
+        report.null_right += gold is None
+
+
 def _in_scene(value: Any, inst: dict, scenes: SceneCache, report: Report) -> bool:
-    """Whether the predicted value equals some object's value of the target attribute."""
+    """Whether the predicted value equals some object's value of the target attribute (a
+    box: overlaps some object's box at IoU >= 0.5)."""
     attribute = inst["target_attribute"]
+    box = parse_box(value, report.box_format, *report.size) if attribute == "bbox" else None
     for obj in scenes.objects(inst["scene_id"]):
         candidate = object_value(obj, attribute)
         if candidate is None:
+            continue
+        if attribute == "bbox":
+            if box is not None and box is not MALFORMED and iou(box, candidate) >= IOU_THRESHOLD:
+                return True
             continue
         if report.mode == "mate":
             candidate = round_value(candidate, report.precision)
@@ -371,12 +494,12 @@ def _in_scene(value: Any, inst: dict, scenes: SceneCache, report: Report) -> boo
     return False
 
 
-
-
 # ---------------------------------------------------------------------------------- output
 
-def format_table(report: Report) -> str:
+def format_table(report: "Report | EntityReport") -> str:
     """A plain-text summary for terminals: overall, OSE, breakdowns, and the missing ids."""
+    if isinstance(report, EntityReport):
+        return format_entity_table(report)
     precision = "full" if report.precision is None else report.precision
     lines = [
         f"split {report.split}, mode {report.mode}, precision {precision}",
@@ -386,10 +509,20 @@ def format_table(report: Report) -> str:
         f"missing {len(report.missing_ids)}, unparseable {report.unparseable}, "
         f"unknown ids {len(report.unknown_ids)}",
     ]
+    if report.suite == "grounding":
+        g = report.grounding()
+        lines += [f"boxes     Acc@0.5 {g['acc_at_0.5']:.1f}% and mean IoU {g['mean_iou']:.3f} "
+                  f"over {g['box_answers']} box answers; {g['malformed_boxes']} malformed",
+                  f"textual bias {g['textual_bias']:.1f}% of absent objects answered; null "
+                  f"decision P {g['null_precision']:.1f} R {g['null_recall']:.1f} F1 "
+                  f"{g['null_f1']:.1f}"]
     sections = (("task", report.by_task), ("object count", report.by_object_count),
                 ("pointer->target", report.by_pair),
-                ("min linking size", report.by_min_linking_size))
+                ("min linking size", report.by_min_linking_size),
+                ("condition", report.by_condition), ("format", report.by_format))
     for title, cells in sections:
+        if not cells:
+            continue
         width = max([len(title)] + [len(key) for key in cells])
         lines += ["", f"{title:<{width}}  {'acc':>6}  {'n':>6}"]
         lines += [f"{key:<{width}}  {cell.accuracy:5.1f}%  {cell.total:>6}"
@@ -411,8 +544,10 @@ def _wrap(ids: list[str], width: int = 96) -> list[str]:
     return rows + [row]
 
 
-def plot_accuracy(report: Report, path: str | Path) -> None:
-    """Write a PNG of accuracy versus object count, one line per task (needs matplotlib)."""
+def plot_accuracy(report: "Report | EntityReport", path: str | Path) -> None:
+    """Write a PNG of the breakdowns (needs matplotlib): accuracy (GMNER F1 for gmner) versus
+    object count, one line per task, and beside it accuracy by condition where the suite has
+    conditions."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -420,19 +555,35 @@ def plot_accuracy(report: Report, path: str | Path) -> None:
     out = Path(path)
     if not out.parent.is_dir():
         raise UsageError(f"--plot {str(out)!r}: directory {str(out.parent)!r} does not exist")
-    fig = Figure(figsize=(7, 4.5), dpi=120)
-    ax = fig.add_subplot()
-    for task, cells in report.by_task_object_count.items():
-        counts = sorted(cells)
-        ax.plot(counts, [cells[c].accuracy for c in counts], marker="o", label=task)
-    ax.set_xticks(sorted({c for cells in report.by_task_object_count.values() for c in cells}))
+    if isinstance(report, EntityReport):
+        d = report.to_dict()
+        lines = {"gmner (F1)": {int(k): v for k, v in d["by_object_count"].items()}}
+        conditions, title = d["by_condition"], f"gmner ({report.split})"
+    else:
+        lines = {task: {c: cell.accuracy for c, cell in cells.items()}
+                 for task, cells in report.by_task_object_count.items()}
+        conditions = {k: c.accuracy for k, c in report.by_condition.items()}
+        title = f"{report.split}, {report.mode}"
+    fig = Figure(figsize=(11 if conditions else 7, 4.5), dpi=120)
+    ax = fig.add_subplot(1, 2 if conditions else 1, 1)
+    for name, values in lines.items():
+        counts = sorted(values)
+        ax.plot(counts, [values[c] for c in counts], marker="o", label=name)
+    ax.set_xticks(sorted({c for values in lines.values() for c in values}))
     ax.set_xlabel("objects in scene")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel("score (%)")
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
-    ax.set_title(f"accuracy by object count ({report.split}, {report.mode})")
-    if report.by_task_object_count:
+    ax.set_title(f"by object count ({title})")
+    if lines:
         ax.legend()
+    if conditions:
+        bars = fig.add_subplot(1, 2, 2)
+        bars.bar(list(conditions), list(conditions.values()), color="#5975A4")
+        bars.set_ylim(0, 100)
+        bars.set_ylabel("correct (%)")
+        bars.set_title("by condition")
+        bars.grid(True, axis="y", alpha=0.3)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     write_bytes(out, buffer.getvalue())

@@ -1,0 +1,132 @@
+"""Verifiable rewards for RL on clevrlite benchmarks: one function per suite, with named parts.
+
+Every reward is a weighted mean of parts in [0, 1] (weights can be set), computed from the same
+judgement the scorer makes (clevrlite.scoring.judge), so a reward of exactly 1 holds when, and
+only when, ``clevrlite score`` counts the answer correct.
+
+- ``mate_reward``: ``format`` (an answer could be parsed) and ``answer`` (it is correct).
+- ``grounding_reward``: ``format``, ``answer``, and ``iou``: for a box answer with a gold
+  box, min(1, IoU / 0.5), continuous below the threshold; elsewhere the answer part.
+- ``gmner_reward``, MCR's constraints: ``format`` (a list of entities), ``count`` (as many
+  entities as the passage names), ``span`` (entity names, F1), ``type`` (entity and type,
+  F1), ``entailment`` (box versus null decided right, per entity), ``grounding`` (the GMNER
+  triple, F1: thresholded at IoU 0.5) and ``grounding_iou`` (continuous: mean over the gold
+  boxes of min(1, IoU / 0.5)).
+
+The decisive part (``answer``, or ``grounding`` for gmner) must keep a positive weight, or
+reward 1 would no longer mean correct. ``reward`` picks the suite from the instance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from clevrlite.scoring.judge import IOU_THRESHOLD, f1, judge_entities, judge_single
+
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "mate": {"format": 0.1, "answer": 0.9},
+    "grounding": {"format": 0.1, "answer": 0.7, "iou": 0.2},
+    "gmner": {"format": 0.1, "count": 0.1, "span": 0.15, "type": 0.1, "entailment": 0.15,
+              "grounding": 0.3, "grounding_iou": 0.1},
+}
+DECISIVE = {"mate": "answer", "grounding": "answer", "gmner": "grounding"}
+_BELOW_ONE = math.nextafter(1.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A reward, its parts, and whether the scorer counts the answer correct."""
+
+    value: float
+    parts: dict[str, float]
+    correct: bool
+
+
+def check_weights(suite: str, weights: Mapping[str, float] | None) -> dict[str, float]:
+    """The suite's weights with ``weights`` applied; ValueError names a bad one."""
+    if not weights:
+        return DEFAULT_WEIGHTS[suite]
+    merged = dict(DEFAULT_WEIGHTS[suite])
+    for name, value in (weights or {}).items():
+        if name not in merged:
+            raise ValueError(f"{suite} reward has no part {name!r}; parts: {', '.join(merged)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or value < 0:
+            raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {value!r}")
+        merged[name] = float(value)
+    if merged[DECISIVE[suite]] <= 0:
+        raise ValueError(f"the {DECISIVE[suite]!r} weight must stay positive, or reward 1 "
+                         f"would not mean correct")
+    return merged
+
+
+def _combine(parts: dict[str, float], weights: dict[str, float], correct: bool) -> Reward:
+    if correct:
+        return Reward(1.0, parts, True)
+    total = sum(weights.values())
+    value = sum(weights[k] * parts[k] for k in weights) / total
+    return Reward(min(value, _BELOW_ONE), parts, False)
+
+
+def mate_reward(completion: str, instance: Mapping[str, Any], *,
+                weights: Mapping[str, float] | None = None, mode: str = "lenient",
+                precision: int | None = 2) -> Reward:
+    """The reward of a MATE-suite completion (see the module docstring)."""
+    w = check_weights("mate", weights)
+    judged = judge_single(instance, completion, mode=mode, precision=precision)
+    parts = {"format": float(judged.parsed), "answer": float(judged.correct)}
+    return _combine(parts, w, judged.correct)
+
+
+def grounding_reward(completion: str, instance: Mapping[str, Any], *,
+                     weights: Mapping[str, float] | None = None, box_format: str = "xyxy",
+                     size: tuple[int, int] = (480, 320), mode: str = "lenient",
+                     precision: int | None = 2) -> Reward:
+    """The reward of a grounding-suite completion (see the module docstring)."""
+    w = check_weights("grounding", weights)
+    judged = judge_single(instance, completion, mode=mode, precision=precision,
+                          box_format=box_format, size=size)
+    answer = float(judged.correct)
+    overlap = answer if judged.iou is None else min(1.0, judged.iou / IOU_THRESHOLD)
+    parts = {"format": float(judged.parsed), "answer": answer, "iou": overlap}
+    return _combine(parts, w, judged.correct)
+
+
+def gmner_reward(completion: str, instance: Mapping[str, Any], *,
+                 weights: Mapping[str, float] | None = None, box_format: str = "xyxy",
+                 size: tuple[int, int] = (480, 320)) -> Reward:
+    """The reward of a gmner completion (see the module docstring)."""
+    w = check_weights("gmner", weights)
+    j = judge_entities(instance, completion, box_format=box_format, size=size)
+    if not j.parsed:
+        return _combine(dict.fromkeys(w, 0.0), w, False)
+    gold = max(j.gold, 1)
+    grounded = j.gold - j.absent
+    decided = j.null_right + (j.named - j.null_predicted - j.absent_boxed)
+    parts = {
+        "format": 1.0,
+        "count": 1.0 - min(1.0, abs(j.predicted - j.gold) / gold),
+        "span": f1(j.named, j.predicted, j.gold)[2] / 100.0,
+        "type": f1(j.mner, j.predicted, j.gold)[2] / 100.0,
+        "entailment": decided / max(j.predicted, j.gold, 1),
+        "grounding": f1(j.gmner, j.predicted, j.gold)[2] / 100.0,
+        "grounding_iou": j.iou_sum / grounded if grounded else 1.0,
+    }
+    return _combine(parts, w, j.correct)
+
+
+def reward(completion: str, instance: Mapping[str, Any], **options: Any) -> Reward:
+    """The reward of a completion on any clevrlite instance, by its suite."""
+    if instance.get("task") == "gmner":
+        return gmner_reward(completion, instance, **options)
+    if "condition" in instance:
+        return grounding_reward(completion, instance, **options)
+    options.pop("box_format", None)
+    options.pop("size", None)
+    return mate_reward(completion, instance, **options)
+
+
+__all__ = ["DEFAULT_WEIGHTS", "Reward", "check_weights", "gmner_reward", "grounding_reward",
+           "mate_reward", "reward"]

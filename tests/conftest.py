@@ -1,0 +1,29 @@
+"""Benchmarks that several test modules read: built once per test session."""
+
+import json
+
+import pytest
+
+from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+
+
+def lines(out, name):
+    return [json.loads(l) for l in (out / name).read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def grounding(tmp_path_factory):
+    """A small grounding benchmark: (dir, stats, every instance)."""
+    out = tmp_path_factory.mktemp("grounding") / "bench"
+    stats = build_benchmark(BenchmarkOptions(out=out, suite="grounding", size=48,
+                                             unimodal_size=12, n_objects=(3, 5), workers=1))
+    return out, stats, lines(out, "cross_modal.jsonl") + lines(out, "unimodal.jsonl")
+
+
+@pytest.fixture(scope="session")
+def gmner(tmp_path_factory):
+    """A small gmner benchmark: (dir, stats, every instance)."""
+    out = tmp_path_factory.mktemp("gmner") / "bench"
+    stats = build_benchmark(BenchmarkOptions(out=out, suite="gmner", size=24, n_objects=(3, 6),
+                                             workers=1, cot=True))
+    return out, stats, lines(out, "gmner.jsonl")

@@ -1,0 +1,339 @@
+"""The grounding and gmner suites (DESIGN 8), each guarantee checked by an independent
+computation: brute force over the scene files, pixel counts and boxes from the mask PNGs, the
+passage read back with a regular expression, and a matching case worked by hand."""
+
+import itertools
+import json
+import math
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+from clevrlite.bench.validity import check_gmner, check_grounding
+from clevrlite.errors import UsageError
+from clevrlite.scoring.baselines import baseline_predictions
+from clevrlite.scoring.evaluate import score
+from clevrlite.scoring.judge import judge_entities
+from clevrlite.scoring.matching import max_matching
+
+VISIBLE = ("color", "shape", "material", "size")
+IMAGE_POINTERS = ("color", "shape", "bbox")
+
+
+def scene_of(out, inst):
+    scene = json.loads((out / "scenes" / f"{inst['scene_id']}.json").read_text())
+    mask_path = out / "masks" / f"{inst['scene_id']}.png"
+    mask = np.asarray(Image.open(mask_path)) if mask_path.is_file() else None
+    return scene, mask
+
+
+def mask_box(mask, mask_id):
+    """Tight box of a mask id's pixels, right and bottom exclusive, by brute force."""
+    ys, xs = np.nonzero(mask == mask_id)
+    if not len(xs):
+        return None
+    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+
+
+def diff(a, b, attributes):
+    return sum(a[k] != b[k] for k in attributes)
+
+
+def shown_attributes(inst):
+    hidden = {"img2data": inst["pointer_attribute"],
+              "data2img": inst["target_attribute"]}.get(inst["task"])
+    return [a for a in VISIBLE if a != hidden]
+
+
+# ------------------------------------------------------------------------------- grounding
+
+def test_grounding_guarantees_hold_on_the_written_files(grounding):
+    out, _, instances = grounding
+    seen = Counter()
+    for inst in instances:
+        scene, mask = scene_of(out, inst)
+        objects = scene["objects"]
+        drawn = [o for o in objects if o.get("drawn", True)]
+        absent = [o for o in objects if not o.get("drawn", True)]
+        assert [o["name"] for o in absent] == [inst["absent_object"]]
+        assert inst["object_count"] == len(drawn) == len(objects) - 1
+        if mask is not None:  # pixel counts: the absent object left no pixel in the image
+            counts = np.bincount(mask.ravel(), minlength=len(objects) + 1)
+            assert counts[absent[0]["mask_id"]] == 0
+            for o in drawn:
+                assert counts[o["mask_id"]] == o["visible_pixels"] >= 200
+                assert o["bbox"] == mask_box(mask, o["mask_id"])
+        pointer, target = inst["pointer_attribute"], inst["target_attribute"]
+        group = drawn if pointer in IMAGE_POINTERS else objects
+
+        def value(o, a):
+            v = o["scale"] if a == "size" else o[a]
+            return [round(x, 2) for x in v] if a == "3d_coords" else \
+                round(v, 2) if isinstance(v, float) else v
+
+        holders = [o for o in group if value(o, pointer) == inst["pointer_value"]]
+        assert [o["name"] for o in holders] == [inst["target_object"]], inst["id"]
+        shown = shown_attributes(inst)
+        distances = [diff(absent[0], o, shown) for o in drawn]
+        assert 0 not in distances  # the absent object's description identifies no image object
+        condition = inst["condition"]
+        seen[condition] += 1
+        if condition in ("absent", "absent_lookalike"):
+            assert inst["task"] == "data2img" and inst["answer"] is None
+            assert inst["target_object"] == inst["absent_object"]
+            assert inst["linking_sets"] == [] and inst["min_linking_size"] is None
+        else:
+            target_obj = holders[0]
+            assert target_obj.get("drawn", True)
+            if target == "bbox":
+                assert inst["answer"] == mask_box(mask, target_obj["mask_id"])
+        if condition == "absent_lookalike":
+            near = [o["name"] for o, d in zip(drawn, distances) if d == 1]
+            assert near == [inst["lookalike"]]
+        elif condition == "absent":
+            assert min(distances) >= 2 and inst["lookalike"] is None
+    data2img = [i for i in instances if i["task"] == "data2img"]
+    cond = Counter(i["condition"] for i in data2img)
+    assert cond["grounded"] >= cond["absent"] + cond["absent_lookalike"] - 2
+    assert abs(cond["absent"] - cond["absent_lookalike"]) <= 3 and cond["absent"] >= 3
+    assert {i["target_attribute"] for i in data2img} >= {"bbox"}
+    assert any(i["pointer_attribute"] == "bbox" for i in instances if i["task"] == "img2data")
+
+
+def test_grounding_prompts_say_boxes_and_null(grounding):
+    _, _, instances = grounding
+    for inst in instances:
+        if inst["target_attribute"] == "bbox" or inst["pointer_attribute"] == "bbox":
+            assert "[x1, y1, x2, y2] in pixels" in inst["prompt"]
+        if inst["task"] == "data2img":
+            assert "or null when the object is not in the image" in inst["prompt"]
+        if inst["pointer_attribute"] == "bbox":
+            assert f"the object inside {json.dumps(inst['pointer_value'])}" in inst["question"]
+
+
+def test_the_check_on_written_files_catches_a_wrong_box(grounding):
+    out, _, instances = grounding
+    assert check_grounding(out, instances) == []
+    box = next(i for i in instances if i["target_attribute"] == "bbox" and i["answer"])
+    broken = {**box, "answer": [v + 3 for v in box["answer"]]}
+    assert any("answer box" in p for p in check_grounding(out, [broken]))
+    lookalike = next(i for i in instances if i["condition"] == "absent_lookalike")
+    assert check_grounding(out, [{**lookalike, "lookalike": None}])
+
+
+# ----------------------------------------------------------------------------------- gmner
+
+MENTION = re.compile(r"(?:an?) (?P<size>\w+) (?P<color>\w+) (?P<material>\w+) (?P<shape>\w+)")
+
+
+def described(text, entity):
+    """The description the passage gives an entity: read from its own sentence."""
+    start = entity["start"]
+    sentence_start = text.rfind(". ", 0, start) + 1
+    sentence_end = text.find(".", entity["end"])
+    found = MENTION.search(text[sentence_start:sentence_end + 1])
+    return found.groupdict()
+
+
+def test_gmner_guarantees_hold_on_the_written_files(gmner):
+    out, stats, instances = gmner
+    assert stats["suite"] == "gmner" and stats["counts"] == {"gmner": 24}
+    conditions = Counter()
+    for inst in instances:
+        scene, mask = scene_of(out, inst)
+        objects = {o["name"]: o for o in scene["objects"]}
+        drawn = [o for o in scene["objects"] if o.get("drawn", True)]
+        text = inst["text"]
+        mentioned = set()
+        for e in inst["entities"]:
+            assert text[e["start"]:e["end"]] == e["entity"]  # offsets slice the name
+            mentioned.add(e["entity"])
+            desc = described(text, e)
+            obj = objects[e["entity"]]
+            assert desc == {k: obj[k] for k in VISIBLE}  # the passage describes the object
+            assert e["type"] == obj["shape"] == desc["shape"]
+            matches = [o["name"] for o in drawn if diff(desc, o, VISIBLE) == 0]
+            conditions[e["condition"]] += 1
+            if e["condition"] == "grounded":
+                assert matches == [e["entity"]]  # identifies exactly one image object
+                assert e["box"] == mask_box(mask, obj["mask_id"]) is not None
+            else:
+                assert matches == [] and e["box"] is None and not obj.get("drawn", True)
+                assert mask_box(mask, obj["mask_id"]) is None
+                near = [o["name"] for o in drawn if diff(desc, o, VISIBLE) == 1]
+                assert near == ([e["lookalike"]] if e["condition"] == "absent_lookalike"
+                                else [])
+        unmentioned = sorted(o["name"] for o in drawn if o["name"] not in mentioned)
+        assert sorted(inst["image_only"]) == unmentioned and unmentioned
+        for name in unmentioned:
+            assert name not in text
+        assert inst["answer"] == [{"entity": e["entity"], "type": e["type"], "box": e["box"]}
+                                  for e in inst["entities"]]
+        assert len(inst["shots"]) == 2 and inst["images"][-1] == inst["image"]
+        for shot in inst["shots"]:
+            assert shot["text"] in inst["prompt"] and (out / shot["image"]).is_file()
+    assert conditions["grounded"] and conditions["absent"] and conditions["absent_lookalike"]
+    assert check_gmner(out, instances) == []
+
+
+def test_a_hand_worked_matching_case():
+    """Two predictions both named for gold A, one also fitting B under another spelling: a
+    greedy pass pairs the first with A and leaves B unmatched; the maximum pairs both."""
+    assert max_matching([[0, 1], [0]], 2) == [(0, 1), (1, 0)]
+    inst = {"entities": [
+        {"entity": "Object_1", "type": "cube", "box": [10, 10, 30, 30], "condition": "grounded"},
+        {"entity": "Object_2", "type": "sphere", "box": None, "condition": "absent"},
+        {"entity": "Object_3", "type": "cone", "box": [50, 50, 70, 90],
+         "condition": "grounded"}], "image_only": ["Object_4"]}
+    raw = json.dumps({"answer": [
+        {"entity": "object_1", "type": "Cube", "box": [11, 11, 30, 30]},  # IoU 0.9: right
+        {"entity": "Object_2", "type": "sphere", "box": [0, 0, 5, 5]},  # absent, boxed: wrong
+        {"entity": "Object_3", "type": "cube", "box": [50, 50, 70, 90]},  # wrong type
+        {"entity": "Object_4", "type": "cube", "box": None}]})  # image-only: hallucinated
+    j = judge_entities(inst, raw)
+    assert (j.predicted, j.gold, j.gmner, j.mner, j.eeg) == (4, 3, 1, 2, 2)
+    assert (j.hallucinated, j.image_only, j.absent_boxed, j.null_predicted) == (1, 1, 1, 0)
+    assert not j.correct
+    # P = 1/4, R = 1/3 for GMNER; 2/4 and 2/3 for MNER and EEG
+    from clevrlite.scoring.judge import f1
+
+    p, r, f = f1(j.gmner, j.predicted, j.gold)
+    assert (round(p, 2), round(r, 2), round(f, 2)) == (25.0, 33.33, 28.57)
+
+
+def test_gmner_scores_and_biases_of_the_baselines(gmner, tmp_path):
+    out, _, instances = gmner
+    table = {}
+    for kind in ("oracle", "text-only", "lookalike", "random"):
+        preds = tmp_path / f"{kind}.jsonl"
+        preds.write_text("".join(json.dumps(r) + "\n" for r in baseline_predictions(kind, out)))
+        table[kind] = score(out, preds).to_dict()
+    assert table["oracle"]["gmner"]["f1"] == 100.0
+    assert table["oracle"]["instance_accuracy"] == 100.0
+    # text-only knows names and types from the passage, never a box
+    assert table["text-only"]["mner"]["f1"] == 100.0
+    assert table["text-only"]["by_condition"]["grounded"] == 0.0
+    assert table["text-only"]["by_condition"]["absent"] == 100.0
+    # lookalike: right on every grounded mention, wrong on every absent one
+    look = table["lookalike"]
+    assert look["by_condition"] == {"grounded": 100.0, "absent": 0.0, "absent_lookalike": 0.0}
+    assert look["textual_bias"]["rate"] == 100.0 and look["textual_bias"]["null_recall"] == 0.0
+    assert table["random"]["gmner"]["f1"] < 40
+    absent = sum(e["box"] is None for i in instances for e in i["entities"])
+    assert look["textual_bias"]["absent_entities"] == absent
+
+
+def test_visual_bias_counts_entities_the_passage_never_names(gmner, tmp_path):
+    out, _, instances = gmner
+    inst = instances[0]
+    extra = [{"entity": name, "type": "cube", "box": None} for name in inst["image_only"]]
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": inst["id"], "prediction": json.dumps(
+        {"answer": inst["answer"] + extra})}) + "\n")
+    d = score(out, preds).to_dict()
+    assert d["visual_bias"]["hallucinated"] == len(extra) == d["visual_bias"]["image_only"]
+    assert d["visual_bias"]["per_instance"] == pytest.approx(len(extra) / len(instances))
+    assert d["missing"] == len(instances) - 1
+
+
+@pytest.mark.parametrize("box_format, scale", [("norm1", 1.0), ("norm1000", 1000.0)])
+def test_box_conventions(gmner, grounding, tmp_path, box_format, scale):
+    for out, _, instances in (gmner, grounding):
+        rows = []
+        for inst in instances:
+            def convert(box):
+                if box is None:
+                    return None
+                return [box[0] / 480 * scale, box[1] / 320 * scale, box[2] / 480 * scale,
+                        box[3] / 320 * scale]
+            if inst["task"] == "gmner":
+                answer = [{**e, "box": convert(e["box"])} for e in inst["answer"]]
+            elif inst["target_attribute"] == "bbox":
+                answer = convert(inst["answer"])
+            else:
+                answer = inst["answer"]
+            rows.append(json.dumps({"id": inst["id"], "prediction": json.dumps(
+                {"answer": answer})}))
+        preds = tmp_path / "p.jsonl"
+        preds.write_text("\n".join(rows) + "\n")
+        report = score(out, preds, box_format=box_format).to_dict()
+        assert report.get("overall", report.get("instance_accuracy")) == 100.0
+        assert score(out, preds).to_dict().get("overall", 100.0) < 100.0 or \
+            instances[0]["task"] == "gmner"
+
+
+def test_malformed_boxes_are_wrong_and_counted_never_a_crash(grounding, gmner, tmp_path):
+    bad = [[1, 2, 3], [30, 10, 10, 40], [float("nan"), 1, 2, 3], ["a", "b", "c", "d"],
+           "somewhere", {"x": 1}, [True, 0, 5, 5], [1e309, 0, 2, 2]]
+    out, _, instances = grounding
+    boxes = [i for i in instances if i["target_attribute"] == "bbox"][:len(bad)]
+    rows = [{"id": i["id"], "prediction": '{"answer": ' + json.dumps(b).replace(
+        "NaN", "NaN") + "}"} for i, b in zip(boxes, bad)]
+    preds = tmp_path / "g.jsonl"
+    preds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    d = score(out, preds).to_dict()
+    assert d["malformed_boxes"] == len(rows)
+    assert all(score(out, preds).outcomes[r["id"]] != "correct" for r in rows)
+    out, _, instances = gmner
+    inst = instances[0]
+    answer = [{**e, "box": b} for e, b in zip(inst["answer"], itertools.cycle(bad))]
+    preds = tmp_path / "m.jsonl"
+    preds.write_text(json.dumps({"id": inst["id"], "prediction": json.dumps(
+        {"answer": answer})}) + "\n")
+    assert score(out, preds).to_dict()["malformed_boxes"] == len(answer)
+
+
+def test_predictions_for_another_suite_are_refused(grounding, gmner, tmp_path):
+    g_out, _, g_inst = grounding
+    m_out, _, _ = gmner
+    preds = tmp_path / "g.jsonl"
+    preds.write_text(json.dumps({"id": g_inst[0]["id"], "prediction": "x"}) + "\n")
+    with pytest.raises(UsageError, match="grounding suite.*gmner benchmark"):
+        score(m_out, preds)
+
+
+def test_suite_options_that_cannot_go_together(tmp_path):
+    for given, word in (({"mate_compat": True}, "--mate-compat"),
+                        ({"same_scene_shots": True}, "--same-scene-shots")):
+        with pytest.raises(UsageError, match=word):
+            build_benchmark(BenchmarkOptions(out=tmp_path / "b", suite="gmner", size=2,
+                                             **given))
+    with pytest.raises(UsageError, match="lookalike"):
+        from clevrlite.scoring.baselines import baseline_predictions as bp
+        out = tmp_path / "m"
+        build_benchmark(BenchmarkOptions(out=out, size=2, unimodal_size=0, shots=0,
+                                         n_objects=(3, 3)))
+        bp("lookalike", out)
+    assert not (tmp_path / "b").exists()
+
+
+def test_mean_iou_and_acc_at_half(grounding, tmp_path):
+    out, _, instances = grounding
+    boxes = [i for i in instances if i["target_attribute"] == "bbox" and i["answer"]]
+    rows = []
+    for k, inst in enumerate(boxes):
+        x1, y1, x2, y2 = inst["answer"]
+        shift = (x2 - x1) // 2 if k % 2 else 0  # every other box slid by half its width
+        rows.append({"id": inst["id"], "prediction": json.dumps(
+            {"answer": [x1 + shift, y1, x2 + shift, y2]})})
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    d = score(out, preds).to_dict()
+
+    def overlap(a, b):
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        inter = max(w, 0) * max(h, 0)
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    ious = [overlap(json.loads(r["prediction"])["answer"], i["answer"])
+            for r, i in zip(rows, boxes)]
+    assert d["box_answers"] == len(boxes)
+    assert d["mean_iou"] == pytest.approx(sum(ious) / len(ious), abs=1e-4)
+    assert d["acc_at_0.5"] == pytest.approx(100.0 * sum(v >= 0.5 for v in ious) / len(ious),
+                                            abs=0.01)
+    assert not math.isnan(d["mean_iou"])
