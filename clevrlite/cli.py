@@ -280,7 +280,72 @@ def inspect(scene_file, attributes, task, pointer, target) -> None:
                         task=task, pointer=pointer, target=target))
 
 
-RESUMABLE = ("render", "benchmark")  # commands whose killed or failed runs --resume continues
+@cli.command()
+@click.option("--benchmark", "benchmark_dir", type=click.Path(path_type=Path), required=True,
+              help="Benchmark directory written by `clevrlite benchmark`.")
+@click.option("--base-url", required=True,
+              help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM) or "
+                   "http://localhost:11434/v1 (Ollama).")
+@click.option("--model", required=True, help="Model name the endpoint serves.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Predictions file to write (JSON lines, what `clevrlite score` reads).")
+@click.option("--split", type=click.Choice(["all", "cross_modal", "unimodal", "gmner"]),
+              default="all", show_default=True)
+@click.option("--concurrency", type=int, default=4, show_default=True,
+              help="Requests in flight at once.")
+@click.option("--retries", type=int, default=5, show_default=True,
+              help="Tries again after 429, 5xx, timeouts and broken answers, with backoff.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds to wait for one answer.")
+@click.option("--limit", type=int, default=None, help="Only the first N instances.")
+@click.option("--resume", is_flag=True, help="Keep the answers already in --out; ask the rest.")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Environment variable holding the API key (never printed).")
+@click.option("--max-tokens", type=int, default=None, help="Answer length limit.")
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def predict(benchmark_dir, base_url, model, out, split, concurrency, retries, timeout, limit,
+            resume, api_key_env, max_tokens, temperature, quiet) -> None:
+    """Ask a model behind an OpenAI-compatible endpoint, writing predictions to score."""
+    from clevrlite.predict import PredictOptions, predict as run
+
+    options = PredictOptions(benchmark=benchmark_dir, base_url=base_url, model=model, out=out,
+                             split=split, concurrency=concurrency, retries=retries,
+                             timeout=timeout, limit=limit, resume=resume,
+                             api_key_env=api_key_env, max_tokens=max_tokens,
+                             temperature=temperature)
+    summary = run(options, progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        kept = f" ({summary.skipped} from before)" if summary.skipped else ""
+        click.echo(f"answered {summary.done}{kept}, failed {summary.failed}, tokens "
+                   f"{summary.prompt_tokens} in / {summary.completion_tokens} out -> {out}")
+    if summary.failed:
+        raise ClevrliteError(f"{summary.failed} requests failed (first: {summary.errors[0]}); "
+                             f"rerun with --resume to ask them again")
+
+
+@cli.command("export")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--to", "to", type=click.Choice(["hf", "lmms-eval", "vlmevalkit", "verl", "trl",
+                                               "coco"]), required=True,
+              help="hf: Hugging Face parquet; lmms-eval: a task folder; vlmevalkit: its TSV; "
+                   "verl, trl: RL datasets; coco: instance masks of a render run.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Destination directory (must be empty unless --overwrite).")
+@click.option("--split", type=click.Choice(["all", "cross_modal", "unimodal", "gmner"]),
+              default="all", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Clear --out first if it is not empty.")
+def export_command(source, to, out, split, overwrite) -> None:
+    """Export a benchmark (or a render run, --to coco) to another tool's format."""
+    from clevrlite.export import export
+
+    start = time.perf_counter()
+    counts = export(source, to, out, overwrite=overwrite, split=split)
+    written = ", ".join(f"{n} {name}" for name, n in counts.items())
+    click.echo(f"exported {written} as {to} into {out} in {time.perf_counter() - start:.1f} s")
+
+
+RESUMABLE = ("render", "benchmark", "predict")  # commands whose killed or failed runs --resume continues
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,179 @@
+"""clevrlite predict against a real HTTP server on 127.0.0.1 speaking Chat Completions."""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chat_server import ChatServer
+from clevrlite.errors import UsageError
+from clevrlite.predict import PredictOptions, predict
+from clevrlite.scoring.evaluate import score
+
+SECRET = "sk-test-do-not-print-7731"
+
+
+def cli() -> list[str]:
+    script = Path(sys.executable).with_name("clevrlite")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
+
+
+def run(*args, env=None, **kwargs):
+    return subprocess.run([*cli(), *args], capture_output=True, text=True,
+                          env={**os.environ, "OPENAI_API_KEY": SECRET, **(env or {})}, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """A small MATE benchmark with multi-image prompts (examples from other scenes)."""
+    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+
+    out = tmp_path_factory.mktemp("predict") / "bench"
+    build_benchmark(BenchmarkOptions(out=out, size=12, unimodal_size=6, n_objects=(3, 4),
+                                     workers=1))
+    return out
+
+
+def instances(bench):
+    return [json.loads(l) for f in ("cross_modal.jsonl", "unimodal.jsonl")
+            for l in (bench / f).read_text().splitlines()]
+
+
+def oracle_reply(bench):
+    """Answers each prompt with its gold answer, found by the prompt text."""
+    gold = {i["prompt"]: i["answer"] for i in instances(bench)}
+
+    def reply(request):
+        text = request["messages"][0]["content"][-1]["text"]
+        return 'Sure. {"answer": ' + json.dumps(gold[text]) + "}"
+    return reply
+
+
+def test_answers_images_and_prompt_then_score(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    with ChatServer(oracle_reply(bench)) as server:
+        proc = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
+                   "--model", "ok", "--out", str(out))
+        requests = list(server.requests)
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    assert "answered 18, failed 0, tokens 198 in / 126 out" in proc.stdout
+    assert all(r["headers"].get("authorization", r["headers"].get("Authorization"))
+               == f"Bearer {SECRET}" for r in requests)
+    by_prompt = {i["prompt"]: i for i in instances(bench)}
+    for r in requests:
+        content = r["body"]["messages"][0]["content"]
+        inst = by_prompt[content[-1]["text"]]
+        urls = [c["image_url"]["url"] for c in content[:-1]]
+        assert [base64.b64decode(u.split(",", 1)[1]) for u in urls] == \
+            [(bench / p).read_bytes() for p in inst["images"]]
+        assert all(u.startswith("data:image/png;base64,") for u in urls)
+        assert r["body"]["model"] == "ok" and r["path"] == "/v1/chat/completions"
+    assert score(bench, out).overall == 100.0
+
+
+def test_rate_limits_are_retried_until_they_pass(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    with ChatServer() as server:
+        summary = predict(PredictOptions(benchmark=bench, base_url=server.base_url,
+                                         model="flaky", out=out, limit=4, backoff=0.01))
+        calls = list(server.calls.values())
+    assert (summary.done, summary.failed) == (4, 0)
+    assert calls == [3, 3, 3, 3]  # two 429s, then the answer
+
+
+def test_server_errors_fail_cleanly_and_resume_finishes(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    with ChatServer() as server:
+        proc = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
+                   "--model", "broken", "--out", str(out), "--retries", "2", "--limit", "3")
+        assert proc.returncode == 1
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "3 requests failed" in lines[0] and "--resume" in lines[0]
+        assert "Traceback" not in proc.stderr
+        assert out.read_text() == ""  # a failed request writes nothing
+        assert sum(server.calls.values()) == 9  # three tries each
+        proc = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
+                   "--model", "ok", "--out", str(out), "--limit", "3", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert len(out.read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("model, options, why", [
+    ("garbage", {"retries": 1}, "Expecting value"),
+    ("slow", {"timeout": 0.5, "retries": 0}, "timed out"),
+])
+def test_broken_and_slow_answers_count_as_failed(bench, tmp_path, model, options, why):
+    out = tmp_path / "p.jsonl"
+    with ChatServer(slow_seconds=2.0) as server:
+        summary = predict(PredictOptions(benchmark=bench, base_url=server.base_url, model=model,
+                                         out=out, limit=2, backoff=0.01, **options))
+    assert (summary.done, summary.failed) == (0, 2) and why in summary.errors[0]
+    assert out.read_text() == ""
+
+
+def test_slow_answers_within_the_timeout_are_kept(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    with ChatServer(slow_seconds=0.5) as server:
+        summary = predict(PredictOptions(benchmark=bench, base_url=server.base_url,
+                                         model="slow", out=out, limit=4, concurrency=4,
+                                         timeout=5))
+    assert summary.done == 4
+
+
+def test_a_killed_run_leaves_whole_lines_and_resume_finishes_it(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    with ChatServer(slow_seconds=0.3) as server:
+        proc = subprocess.Popen([*cli(), "predict", "--benchmark", str(bench), "--base-url",
+                                 server.base_url, "--model", "slow", "--out", str(out),
+                                 "--concurrency", "2", "--quiet"],
+                                env={**os.environ, "OPENAI_API_KEY": SECRET})
+        deadline = time.time() + 20
+        while time.time() < deadline and len(out.read_bytes().splitlines()
+                                             if out.exists() else []) < 4:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with out.open("ab") as fh:
+            fh.write(b'{"id": "cm_0000')  # a line cut off mid-write
+        done = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
+                   "--model", "ok", "--out", str(out), "--resume")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert sorted(r["id"] for r in rows) == sorted(i["id"] for i in instances(bench))
+    assert "from before" in done.stdout
+
+
+def test_unreachable_endpoint_is_one_line_with_the_url(bench, tmp_path):
+    proc = run("predict", "--benchmark", str(bench), "--base-url", "http://127.0.0.1:9/v1",
+               "--model", "m", "--out", str(tmp_path / "p.jsonl"))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "http://127.0.0.1:9/v1" in lines[0] and "refused" in lines[0]
+
+
+def test_bad_input(bench, tmp_path):
+    out = tmp_path / "p.jsonl"
+    out.write_text("")
+    proc = run("predict", "--benchmark", str(bench), "--base-url", "http://x/v1", "--model",
+               "m", "--out", str(out))
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+    proc = run("predict", "--benchmark", str(bench), "--base-url", "localhost:8000", "--model",
+               "m", "--out", str(tmp_path / "q.jsonl"))
+    assert proc.returncode == 2 and "http" in proc.stderr
+    proc = run("predict", "--benchmark", str(bench), "--base-url", "http://x/v1", "--model",
+               "m", "--out", str(tmp_path / "r.jsonl"), "--api-key-env", "NO_SUCH_KEY_VAR")
+    assert proc.returncode == 2 and "NO_SUCH_KEY_VAR" in proc.stderr
+
+
+def test_a_missing_extra_names_the_pip_command(bench, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(UsageError, match=r"pip install 'clevrlite\[predict\]'"):
+        predict(PredictOptions(benchmark=bench, base_url="http://x/v1", model="m",
+                               out=tmp_path / "p.jsonl"))
