@@ -19,6 +19,7 @@ reward 1 would no longer mean correct. ``reward`` picks the suite from the insta
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -118,15 +119,51 @@ def gmner_reward(completion: str, instance: Mapping[str, Any], *,
 
 
 def reward(completion: str, instance: Mapping[str, Any], **options: Any) -> Reward:
-    """The reward of a completion on any clevrlite instance, by its suite."""
-    if instance.get("task") == "gmner":
+    """The reward of a completion on any clevrlite instance (or exported ground truth), by
+    its suite. An exported ground truth brings its image size, which box formats need."""
+    suite = instance.get("suite") or ("gmner" if instance.get("task") == "gmner" else
+                                      "grounding" if "condition" in instance else "mate")
+    if "image_size" in instance and "size" not in options:
+        options["size"] = tuple(instance["image_size"])
+    if suite == "gmner":
         return gmner_reward(completion, instance, **options)
-    if "condition" in instance:
-        return grounding_reward(completion, instance, **options)
+    if suite == "grounding":
+        return grounding_reward(completion, instance, precision=_precision(instance), **options)
     options.pop("box_format", None)
     options.pop("size", None)
-    return mate_reward(completion, instance, **options)
+    return mate_reward(completion, instance, precision=_precision(instance), **options)
+
+
+def _precision(instance: Mapping[str, Any]) -> int | None:
+    value = instance.get("precision", 2)
+    return None if value == "full" else int(value)
+
+
+def _ground_truth(value: Any) -> Mapping[str, Any]:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def verl_compute_score(data_source: str, solution_str: str, ground_truth: Any,
+                       extra_info: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """verl's custom reward function (``custom_reward_function.name``) for ``--to verl``
+    exports: the reward as ``score``, with its parts and ``correct`` as extra metrics."""
+    result = reward(solution_str, _ground_truth(ground_truth))
+    return {"score": result.value, "correct": float(result.correct), **result.parts}
+
+
+def trl_reward(prompts: list[Any], completions: list[Any], ground_truth: list[Any],
+               **columns: Any) -> list[float]:
+    """TRL GRPOTrainer's reward function for ``--to trl`` exports: one float per completion
+    (conversational completions are message lists; the last message's content is read)."""
+    out = []
+    for completion, truth in zip(completions, ground_truth):
+        if isinstance(completion, list):
+            completion = completion[-1]["content"] if completion else ""
+            if isinstance(completion, list):  # content parts
+                completion = "".join(p.get("text") or "" for p in completion)
+        out.append(reward(str(completion), _ground_truth(truth)).value)
+    return out
 
 
 __all__ = ["DEFAULT_WEIGHTS", "Reward", "check_weights", "gmner_reward", "grounding_reward",
-           "mate_reward", "reward"]
+           "mate_reward", "reward", "trl_reward", "verl_compute_score"]
