@@ -16,6 +16,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_solver.py
+	$(BIN)/python benchmarks/bench_rewards.py
 
 install: gl-deps $(BIN)/.installed
 

@@ -70,14 +70,17 @@ def leak(scenes: int) -> None:
     print("peak RSS (MiB) after N scenes: " + "  ".join(marks))
 
 
-def benchmark(size: int, workers: int) -> None:
+def benchmark(size: int, workers: int, suite: str) -> None:
     from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        build_benchmark(BenchmarkOptions(out=Path(tmp), size=size, workers=workers))
+        stats = build_benchmark(BenchmarkOptions(out=Path(tmp), size=size, workers=workers,
+                                                 suite=suite))
         secs = time.perf_counter() - start
-    print(f"benchmark --size {size} (+{size} unimodal), {workers} workers: {secs:.0f} s")
+    counts = ", ".join(f"{n} {split}" for split, n in stats["counts"].items())
+    print(f"benchmark --suite {suite} --size {size} ({counts}), {workers} workers: "
+          f"{secs:.0f} s")
 
 
 def main() -> None:
@@ -87,7 +90,9 @@ def main() -> None:
                         help="comma-separated object counts, N or A..B")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--leak", type=int, default=0)
-    parser.add_argument("--benchmark", type=int, default=0)
+    parser.add_argument("--benchmark", type=int, default=0,
+                        help="also time a benchmark build of this --size")
+    parser.add_argument("--suites", default="mate", help="suites to build, comma-separated")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
@@ -97,7 +102,8 @@ def main() -> None:
     if args.leak:
         leak(args.leak)
     if args.benchmark:
-        benchmark(args.benchmark, os.cpu_count() or 1)
+        for suite in args.suites.split(","):
+            benchmark(args.benchmark, os.cpu_count() or 1, suite)
 
 
 if __name__ == "__main__":

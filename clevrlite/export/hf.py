@@ -17,8 +17,8 @@ from typing import Any
 
 from clevrlite import __version__
 from clevrlite.export.parquet import libraries, list_of, write_split
-from clevrlite.export.source import (ground_truth, image_paths, image_record, instances,
-                                     open_benchmark)
+from clevrlite.export.source import (count, ground_truth, image_paths, image_record,
+                                     instances, open_benchmark, split_files)
 from clevrlite.runs import fsutil
 from clevrlite.scoring.evaluate import BenchmarkInfo
 
@@ -109,15 +109,15 @@ def export_hf(src: Path, dest: Path, split: str = "all") -> dict[str, int]:
     """Write the hf dataset of benchmark ``src`` into the (empty) ``dest``."""
     info = open_benchmark(src)
     stats = json.loads((src / "stats.json").read_text(encoding="utf-8"))
-    rows = list(instances(src, split))
-    counts = Counter(name for name, _ in rows)
+    counts: Counter = Counter()
     folder = dest / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    for name in counts:
-        split_rows = [inst for s, inst in rows if s == name]
-        names = list(dict.fromkeys(["id", "split", "image", "images", *split_rows[0]]))
+    for name, path in split_files(src, split).items():
+        counts[name] = count(path)
+        first = next(instances(path), {})
+        names = list(dict.fromkeys(["id", "split", "image", "images", *first]))
         feats = features(info, dict.fromkeys(names))
-        write_split(folder, name, split_rows, counts[name], feats,
+        write_split(folder, name, instances(path), counts[name], feats,
                     lambda inst, name=name, names=names: row(src, info, name, inst, names))
     fsutil.write_text(dest / "README.md", card(info, counts, stats))
     return dict(counts)

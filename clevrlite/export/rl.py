@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from clevrlite.export.parquet import libraries, list_of, write_split
-from clevrlite.export.source import (ground_truth, image_paths, image_record, instances,
-                                     open_benchmark)
+from clevrlite.export.source import (count, ground_truth, image_paths, image_record,
+                                     instances, open_benchmark, split_files)
 from clevrlite.scoring.evaluate import BenchmarkInfo
 
 ABILITY = {"mate": "cross-modal entity linking", "grounding": "visual grounding",
@@ -82,13 +82,12 @@ def _trl_row(src: Path, info: BenchmarkInfo, split: str, index: int,
 def export_rl(kind: str, src: Path, dest: Path, split: str = "all") -> dict[str, int]:
     """Write the verl or trl dataset of benchmark ``src`` into the (empty) ``dest``."""
     info = open_benchmark(src)
-    rows = list(instances(src, split))
-    counts = Counter(name for name, _ in rows)
+    counts: Counter = Counter()
     features, make = (_verl_features(), _verl_row) if kind == "verl" else \
         (_trl_features(), _trl_row)
-    for name in counts:
-        split_rows = list(enumerate(inst for s, inst in rows if s == name))
-        write_split(dest, name, split_rows, counts[name], features,
+    for name, path in split_files(src, split).items():
+        counts[name] = count(path)
+        write_split(dest, name, enumerate(instances(path)), counts[name], features,
                     lambda pair, name=name: make(src, info, name, pair[0], pair[1]))
     (dest / "README.md").write_text(
         f"# clevrlite {info.suite} benchmark for {kind}\n\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clevrlite.errors import UsageError
-from clevrlite.scoring.evaluate import BenchmarkInfo, benchmark_info, load_instances
+from clevrlite.scoring.evaluate import BenchmarkInfo, benchmark_info
 
 # Instance fields the judge reads (clevrlite.scoring.judge), kept in ground_truth.
 JUDGED = ("id", "task", "target_attribute", "answer", "precision", "condition", "entities",
@@ -29,11 +29,32 @@ def open_benchmark(src: Path) -> BenchmarkInfo:
     return benchmark_info(src)
 
 
-def instances(src: Path, split: str = "all") -> Iterator[tuple[str, dict[str, Any]]]:
-    """(split, instance) for every instance of ``split`` ("all": every split), in file order."""
-    for name, rows in load_instances(src, split).items():
-        for row in rows:
-            yield name, row
+def split_files(src: Path, split: str = "all") -> dict[str, Path]:
+    """The instance file of each split asked for ("all": every split the benchmark has)."""
+    files = open_benchmark(src).splits
+    if split != "all" and split not in files:
+        raise UsageError(f"{str(src)!r} has no {split} split; use one of "
+                         f"{', '.join(files)} or all")
+    chosen = files if split == "all" else {split: files[split]}
+    missing = [f for f in chosen.values() if not (src / f).is_file()]
+    if missing:
+        raise UsageError(f"benchmark file {str(src / missing[0])!r} does not exist; is the "
+                         f"benchmark complete?")
+    return {name: src / f for name, f in chosen.items()}
+
+
+def count(path: Path) -> int:
+    """Instances in a split file (its non-blank lines)."""
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def instances(path: Path) -> Iterator[dict[str, Any]]:
+    """The instances of one split file, read a line at a time (memory stays flat)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
 
 
 def ground_truth(inst: dict[str, Any], info: BenchmarkInfo) -> str:

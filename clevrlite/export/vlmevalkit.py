@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlite.export.source import ground_truth, image_paths, instances, open_benchmark
+from clevrlite.export.source import (ground_truth, image_paths, instances, open_benchmark,
+                                     split_files)
 
 COLUMNS = ("index", "image", "question", "answer", "id", "split", "task", "object_count",
            "ground_truth")
@@ -41,7 +42,9 @@ def export_vlmevalkit(src: Path, dest: Path, split: str = "all") -> dict[str, in
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for index, (name, inst) in enumerate(instances(src, split)):
+        pairs = ((name, inst) for name, path in split_files(src, split).items()
+                 for inst in instances(path))
+        for index, (name, inst) in enumerate(pairs):
             encoded = [base64.b64encode((src / p).read_bytes()).decode("ascii")
                        for p in image_paths(inst)]
             image = encoded[0] if len(encoded) == 1 else str(encoded) if encoded else placeholder

@@ -402,6 +402,9 @@ def _sort_breakdowns(report: Report) -> None:
     report.by_pair = dict(sorted(report.by_pair.items()))
     report.by_min_linking_size = dict(sorted(report.by_min_linking_size.items(),
                                              key=lambda kv: numeric(kv[0])))
+    order = ("grounded", "absent", "absent_lookalike")
+    report.by_condition = dict(sorted(report.by_condition.items(), key=lambda kv: (
+        order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
     report.by_task_object_count = {task: dict(sorted(report.by_task_object_count[task].items()))
                                    for task in report.by_task}
 

@@ -1,0 +1,1 @@
+"""The default vocabulary (properties.json), shipped in the wheel as package data."""
