@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,35 @@ def _formats(value: str):
     return () if value.strip() == "none" else FormatList().convert(value, None, None)
 
 
+def run_options(command):
+    """The flags render and benchmark share: where items run, and resume or overwrite."""
+    decorators = [
+        click.option("--overwrite", is_flag=True,
+                     help="Clear clevrlite's old files in --out first (else a non-empty "
+                          "--out needs --resume)."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True, help="Local worker processes, or actors on Ray."),
+        click.option("--ray-address", default=None,
+                     help="Ray cluster to join [default: a running one, else start one]."),
+        click.option("--gpus-per-worker", type=float, default=0.0, show_default=True,
+                     help="GPUs each Ray actor asks for (it renders on the EGL device of "
+                          "its GPU)."),
+        click.option("--gpus", default=None,
+                     help="Spread local workers over GPUs: 'all' or CUDA indices like 0,2 "
+                          "(see `clevrlite doctor`)."),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def _executor(executor, ray_address, gpus_per_worker, gpus):
+    from clevrlite.runs.executors import ExecutorOptions
+
+    return ExecutorOptions(executor=executor, ray_address=ray_address,
+                           gpus_per_worker=gpus_per_worker, gpus=gpus)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clevrlite")
 def cli() -> None:
@@ -102,8 +132,10 @@ def cli() -> None:
 @click.option("--floor-extent", type=float, default=None,
               help="Half-size of the floor square [default: 3, growing past 10 objects].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@run_options
 def render(n_objects, count, out, seed, width, height, formats, workers, backend, properties,
-           resume, min_pixels, start_index, prefix, split, floor_extent, quiet) -> None:
+           resume, min_pixels, start_index, prefix, split, floor_extent, quiet, overwrite,
+           executor, ray_address, gpus_per_worker, gpus) -> None:
     """Render CLEVR-style scenes with masks, scene JSON and text serializations."""
     from clevrlite.runs.dataset import RenderOptions, render_dataset
     from clevrlite.placement import PlacementOptions
@@ -116,7 +148,8 @@ def render(n_objects, count, out, seed, width, height, formats, workers, backend
                                    floor_extent=floor_extent, split=split, prefix=prefix),
         formats=_formats(formats), workers=_workers(workers), backend=backend,
         properties=str(properties) if properties else None, resume=resume,
-        min_pixels=min_pixels)
+        min_pixels=min_pixels, overwrite=overwrite,
+        executor=_executor(executor, ray_address, gpus_per_worker, gpus))
     start = time.perf_counter()
     summary = render_dataset(options, progress=not quiet and sys.stderr.isatty())
     if not quiet:
@@ -176,8 +209,10 @@ class Precision(click.ParamType):
               help="MATE's setup: cone added, 2-3 unique colours and 1 unique shape per "
                    "scene, same-scene examples, MATE's files; flags given explicitly win.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@run_options
 @click.pass_context
-def benchmark(ctx, out, workers, properties, preset, quiet, **settings) -> None:
+def benchmark(ctx, out, workers, properties, preset, quiet, overwrite, executor, ray_address,
+              gpus_per_worker, gpus, **settings) -> None:
     """Build a benchmark: MATE-style entity linking, or a grounding suite."""
     from click.core import ParameterSource
 
@@ -187,7 +222,8 @@ def benchmark(ctx, out, workers, properties, preset, quiet, **settings) -> None:
              if ctx.get_parameter_source(name) != ParameterSource.DEFAULT or preset is None}
     options = BenchmarkOptions.from_preset(
         preset, out=out, workers=_workers(workers),
-        properties=str(properties) if properties else None, **given)
+        properties=str(properties) if properties else None, overwrite=overwrite,
+        executor=_executor(executor, ray_address, gpus_per_worker, gpus), **given)
     start = time.perf_counter()
     stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty())
     if not quiet:
@@ -345,7 +381,16 @@ def export_command(source, to, out, split, overwrite) -> None:
     click.echo(f"exported {written} as {to} into {out} in {time.perf_counter() - start:.1f} s")
 
 
-RESUMABLE = ("render", "benchmark", "predict")  # commands whose killed or failed runs --resume continues
+RESUMABLE = ("render", "benchmark", "predict")
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived: unwind (workers finish the item they are on and stop), then exit."""
+
+
+def _stop(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; the pool is stopping
+    raise Stopped()  # commands whose killed or failed runs --resume continues
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -353,11 +398,17 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     command = next((a for a in args if not a.startswith("-")), "")
     prog = f"clevrlite {command}".strip() if command in cli.commands else "clevrlite"
+    signal.signal(signal.SIGTERM, _stop)
     try:
         code = cli.main(args=args, prog_name="clevrlite", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo(f"{prog}: interrupted; finished files are kept (use --resume)", err=True)
         sys.exit(130)
+    except Stopped:
+        again = " again with --resume to finish the run" if command in RESUMABLE else ""
+        click.echo(f"{prog}: stopped by SIGTERM; finished files are kept: run the same "
+                   f"command{again}", err=True)
+        sys.exit(143)
     except click.ClickException as exc:
         hint = f" (see '{prog} --help')" if isinstance(exc, click.UsageError) else ""
         click.echo(f"{prog}: error: {exc.format_message()}{hint}", err=True)

@@ -26,6 +26,7 @@ rules and the frame allow.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,6 +170,15 @@ def spread_ranges(camera: Camera, axes: np.ndarray, spread: float, need: float) 
     return ranges[0], ranges[1]
 
 
+def largest_pixels(camera: Camera, axes: np.ndarray, radius: float) -> float:
+    """An upper bound on the pixels an object of bounding-sphere ``radius`` can show: its
+    sphere's disc seen from the nearest floor point the frame sees (the bottom edge)."""
+    view = _View(camera, axes)
+    near = np.asarray(view.floor_uv(camera.width / 2.0, camera.height)) @ axes
+    distance = float(np.linalg.norm(np.append(near, radius) - view.eye))
+    return math.pi * (view.focal * radius / max(distance - radius, 1e-6)) ** 2
+
+
 def square_around(ranges: Ranges, axes: np.ndarray) -> float:
     """Half-size of the smallest floor square around the origin that holds the ranges' box."""
     corners = np.array([(u, v) for u in ranges[0] for v in ranges[1]]) @ axes
@@ -177,8 +187,9 @@ def square_around(ranges: Ranges, axes: np.ndarray) -> float:
 
 def place_crowd(bodies: Bodies, camera: Camera, axes: np.ndarray, ranges: Ranges,
                 extent: float, min_dist: float, margin: float, min_pixels: float,
-                rng: np.random.Generator) -> np.ndarray | None:
-    """One attempt at floor positions (n, 2) for a crowded scene; None if repair ran out.
+                rng: np.random.Generator, deadline: float = math.inf) -> np.ndarray | None:
+    """One attempt at floor positions (n, 2) for a crowded scene; None if repair ran out
+    (of swaps, or of time: ``deadline`` is a time.monotonic() instant).
 
     ``axes`` rows are the camera's left and front floor directions; the margin rule holds
     along them by construction. ``ranges`` (see spread_ranges) bound the left and front
@@ -192,11 +203,11 @@ def place_crowd(bodies: Bodies, camera: Camera, axes: np.ndarray, ranges: Ranges
     left = _spaced(rng, *ranges[0], n, margin)
     fronts = _spaced(rng, *ranges[1], n, margin)
     uv = np.column_stack([left, rng.permutation(fronts)])
-    return _repair(layout, uv, rng, MAX_SWAPS_PER_OBJECT * n)
+    return _repair(layout, uv, rng, MAX_SWAPS_PER_OBJECT * n, deadline)
 
 
 def _repair(layout: _Layout, uv: np.ndarray, rng: np.random.Generator,
-            max_swaps: int) -> np.ndarray | None:
+            max_swaps: int, deadline: float = math.inf) -> np.ndarray | None:
     """Swap coordinates between objects until every penalty is zero (see module doc)."""
     b = layout.b
     n = len(b.scale)
@@ -206,6 +217,8 @@ def _repair(layout: _Layout, uv: np.ndarray, rng: np.random.Generator,
     overlap[idx, idx] = 0.0
     cover = _cover(box[:, None], depth[:, None], box[None], depth[None])  # [i, l]: l over i
     for _ in range(max_swaps):
+        if time.monotonic() > deadline:
+            return None
         hidden = cover.sum(axis=1)
         rows = overlap.sum(axis=1)
         penalty = rows + own + layout.visibility_penalty(box, hidden)

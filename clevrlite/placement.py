@@ -11,13 +11,15 @@ seeded from ``SeedSequence([seed, index])``, so the output does not depend on wo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from clevrlite.errors import PlacementError
-from clevrlite.crowd import Bodies, Ranges, place_crowd, spread_ranges, square_around
+from clevrlite.crowd import (Bodies, Ranges, largest_pixels, place_crowd, spread_ranges,
+                             square_around)
 from clevrlite.render.geometry import rest_height, unit_mesh  # pure numpy: mesh proportions
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
@@ -66,6 +68,7 @@ class PlacementOptions:
     min_pixels: int = 200  # visible pixels per object that crowded layouts aim for
     split: str = "new"
     prefix: str = "CLEVRLITE"
+    time_budget: float = 10.0  # seconds a scene's placement may take before it fails
 
 
 def scene_rng(seed: int, index: int, stream: int | None = None) -> np.random.Generator:
@@ -173,7 +176,8 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     """
     axes = _floor_axes(scene.camera)
     if crowded(len(scene.objects)):
-        spots, tries = _crowd_spots(scene, vocab, options, axes, rng), f"{CROWD_ATTEMPTS} layouts"
+        spots = _crowd_spots(scene, vocab, options, axes, rng)
+        tries = f"{CROWD_ATTEMPTS} layouts or {options.time_budget:g} s"
         fix = "use fewer objects, a larger floor or image, or a lower --min-pixels"
     else:
         spots = _clevr_spots(scene, options, axes, rng)
@@ -208,11 +212,29 @@ def _crowd_spots(scene: Scene, vocab: Vocabulary, options: PlacementOptions, axe
     scales = np.array([o.scale for o in scene.objects], float)
     bodies = Bodies(scale=scales, height=np.array([m.rest_height for m in meshes]) * scales,
                     radius=np.array([m.radius for m in meshes]) * scales)
-    ranges = _crowd_ranges(scene.camera, len(scene.objects), options)
+    cam = scene.camera
+    ranges = _crowd_ranges(cam, len(scene.objects), options)
+    if min(hi - lo for lo, hi in ranges) < (len(scene.objects) - 1) * options.margin:
+        return None  # the floor is too small for the margin rule, whatever the image
+    most = largest_pixels(cam, axes, float(bodies.radius.min()))
+    if most < options.min_pixels:
+        raise PlacementError(
+            f"{len(scene.objects)} objects do not fit a {cam.width}x{cam.height} image: the "
+            f"camera backs off so far that the smallest object shows at most {most:.0f} "
+            f"pixels, under --min-pixels {options.min_pixels}; use fewer objects, a larger "
+            f"image or a lower --min-pixels")
+    deadline = time.monotonic() + options.time_budget
     for attempt in range(CROWD_ATTEMPTS):
         aim = options.min_pixels * CROWD_RELAX ** attempt
-        uv = place_crowd(bodies, scene.camera, axes, ranges, scene.floor_extent,
-                         options.min_dist, options.margin, aim, rng)
+        uv = place_crowd(bodies, cam, axes, ranges, scene.floor_extent,
+                         options.min_dist, options.margin, aim, rng, deadline)
+        if uv is None and time.monotonic() > deadline:
+            # A hard stop, never a next try: what a scene looks like must not depend on
+            # how fast the machine is.
+            raise PlacementError(
+                f"could not place {len(scene.objects)} objects at {cam.width}x{cam.height} "
+                f"within {options.time_budget:g} s ({attempt + 1} layouts tried); use fewer "
+                f"objects, a larger image, or a lower --min-pixels")
         if uv is not None:
             return uv @ axes
     return None

@@ -207,19 +207,22 @@ def test_a_failing_run_keeps_an_existing_out_directory_and_its_files(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    proc = run_cli("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
-                   "--workers", "1", "--width", "64", "--height", "48", "--out", str(out))
-    assert_one_line_error(proc, 1, "40 objects")
+    impossible = ["render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
+                  "--workers", "1", "--width", "64", "--height", "48", "--out", str(out)]
+    assert_one_line_error(run_cli(*impossible), 2, "not empty", "--overwrite", "--resume")
+    assert_one_line_error(run_cli(*impossible, "--overwrite"), 1, "40 objects")
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_file_system_errors_during_a_run_are_one_line(tmp_path):
     """Say, a final name taken by a directory: the OS refuses the rename; no traceback."""
     out = tmp_path / "out"
-    (out / "images" / "CLEVRLITE_new_000000.png").mkdir(parents=True)
-    proc = run_cli("render", "--count", "1", "--workers", "1", "--width", "64", "--height",
-                   "48", "--min-pixels", "5", "--n-objects", "3", "--out", str(out))
-    assert_one_line_error(proc, 1, "CLEVRLITE_new_000000.png")
+    cheap = ["render", "--workers", "1", "--width", "64", "--height", "48", "--min-pixels",
+             "5", "--n-objects", "3", "--out", str(out)]
+    assert run_cli(*cheap, "--count", "1").returncode == 0
+    (out / "images" / "CLEVRLITE_new_000001.png").mkdir()
+    proc = run_cli(*cheap, "--count", "2", "--resume")
+    assert_one_line_error(proc, 1, "CLEVRLITE_new_000001.png")
     assert not list(out.rglob("*.part"))
 
 

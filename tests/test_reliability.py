@@ -188,8 +188,9 @@ def test_a_killed_worker_fails_the_run_clearly_and_resume_completes_it(tmp_path,
         kill_group(proc)
     assert proc.returncode == 1
     lines = stderr.strip().splitlines()
-    assert lines[0] == ("clevrlite render: error: a worker process died (killed or out of "
-                        "memory); finished files are kept: rerun with --resume")
+    assert lines[0] == ("clevrlite render: error: a worker process died (killed, out of "
+                        "memory, or a crash in the GL driver); finished files are kept: rerun "
+                        "with --resume")
     assert "Traceback" not in stderr
     proc = run_cli(*RENDER, "--workers", "1", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr

@@ -31,12 +31,16 @@ from clevrlite.bench.suites import EXAMPLE_EXTRA, get_suite
 from clevrlite.bench.validity import require
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
-from clevrlite.runs import fsutil, pool
+from clevrlite.runs import fsutil, manifest
+from clevrlite.runs.executors import make_pool
 from clevrlite.runs.dataset import SceneMaker, encode_png
 from clevrlite.scene import scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
 PARTS = ".parts"  # one finished instance per file, for --resume
+# What a build writes into its --out (what --overwrite clears).
+OWN = ("images", "masks", "scenes", PARTS, "cross_modal.jsonl", "unimodal.jsonl",
+       "gmner.jsonl", "stats.json", "mate", manifest.MANIFEST)
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 EXAMPLE_SPLIT = "example"  # file stems of example scenes: {prefix}_example_{index}
 EXAMPLE_STREAM = 0xE8A  # their random stream, apart from the instances' scenes
@@ -58,6 +62,7 @@ class ExampleSpec:
 def validate(options: BenchmarkOptions) -> Vocabulary:
     """Check options before anything is written; returns the vocabulary."""
     suite = get_suite(options.suite)
+    options.executor.check()
     if options.size < 1:
         raise UsageError(f"--size must be at least 1, got {options.size}")
     if options.unimodal_size is not None and options.unimodal_size < 0:
@@ -134,8 +139,11 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
     stems = {n: tuple(_example_stem(options, e) for e in examples if e.n_objects == n)
              for n in {e.n_objects for e in examples}}
     out = options.out
+    prepared = manifest.prepare(out, manifest.manifest("benchmark",
+                                                      options.deciding(vocab.to_dict())),
+                               options.resume, options.overwrite, OWN)
     fsutil.remove_stale_temps(out)
-    created = fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
+    prepared.created += fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
     todo_examples = [e for e in examples if not (
         options.resume and (out / "scenes" / f"{_example_stem(options, e)}.json").is_file()
         and _example_part(out, _example_stem(options, e)).is_file())]
@@ -144,15 +152,18 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
 
     try:
         with tqdm(total=len(todo_examples) + len(todo), unit="instance",
-                  disable=not progress) as bar:
+                  disable=not progress) as bar, \
+                make_pool(options.executor, options.workers,
+                          partial(_make_worker, options)) as workers:
             for job, items in ((partial(build_example, options), todo_examples),
                                (partial(build_instance, options, stems), todo)):
-                for _ in pool.run(job, items, options.workers, partial(_make_worker, options)):
+                for _ in workers.map(job, items):  # the instances need every example
                     bar.update(1)
     except BaseException:
-        fsutil.remove_empty_dirs(created)  # a build that wrote nothing leaves nothing behind
+        prepared.discard_if_unused()  # a build that wrote nothing leaves nothing behind
         raise
     fsutil.remove_stale_temps(out)  # writers killed just before this build started are gone now
+    fsutil.sync_tree(out)  # every scene and part is on disk before the files that list them
     return _write_outputs(options, plan, vocab, len(examples))
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clevrlite.bench.mate_files import SHOTS_NEEDED
 from clevrlite.bench.presets import get_preset
+from clevrlite.runs.executors import ExecutorOptions
+
+# Options that choose where and how a build runs, not what it writes (left out of
+# manifest.json).
+NOT_DECIDING = ("out", "workers", "backend", "properties", "resume", "overwrite", "executor")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,16 @@ class BenchmarkOptions:
     mate_compat: bool = False
     preset: str | None = None
     suite: str = "mate"  # mate, grounding or gmner (DESIGN 8)
+    overwrite: bool = False
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+
+    def deciding(self, vocabulary: dict[str, Any]) -> dict[str, Any]:
+        """The options that decide the benchmark's bytes (manifest.json)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__
+               if name not in NOT_DECIDING}
+        out["n_objects"] = list(self.n_objects)
+        out["vocabulary"] = vocabulary
+        return out
 
     @classmethod
     def from_preset(cls, preset: str | None, **given: Any) -> "BenchmarkOptions":

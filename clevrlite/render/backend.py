@@ -154,6 +154,38 @@ def create_offscreen(platform: str, width: int, height: int) -> Any:
         raise unavailable(platform, "creating a context failed", exc) from None
 
 
+_EGL_EXTENSIONS = 0x3055
+_EGL_CUDA_DEVICE_NV = 0x323A  # EGL_NV_device_cuda: the CUDA device ordinal of an EGL device
+
+
+def egl_device_facts() -> list[dict[str, Any]] | None:
+    """Every EGL device in EGL_DEVICE_ID order: its index, DRM node, whether it is Mesa's
+    software device, and its CUDA ordinal where the driver offers EGL_NV_device_cuda (None
+    elsewhere). None when EGL cannot list devices."""
+    try:
+        load_pyrender("egl")
+        from pyrender.platforms import egl
+
+        devices = egl.query_devices()
+    except Exception:
+        return None
+    query = egl._get_egl_func("eglQueryDeviceAttribEXT", egl.egl.EGLBoolean, egl._EGLDeviceEXT,
+                              egl.egl.EGLint, ctypes.POINTER(ctypes.c_ssize_t))
+    facts = []
+    for index, device in enumerate(devices):
+        handle = device._display
+        extensions = egl._eglQueryDeviceStringEXT(handle, _EGL_EXTENSIONS) or b""
+        cuda = None
+        if b"EGL_NV_device_cuda" in extensions and query is not None:
+            value = ctypes.c_ssize_t()
+            if query(handle, _EGL_CUDA_DEVICE_NV, ctypes.pointer(value)):
+                cuda = int(value.value)
+        name = device.name
+        facts.append({"index": index, "name": name or "no DRM node", "cuda": cuda,
+                      "software": name is None and cuda is None})
+    return facts
+
+
 def egl_devices() -> list[str] | None:
     """Names of the EGL devices in EGL_DEVICE_ID order (their DRM device files; devices without
     one, like Mesa's software device, say so), or None when EGL cannot list them."""

@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from clevrlite import __version__, serialize
-from clevrlite.runs import fsutil, pool
+from clevrlite.runs import fsutil, manifest
+from clevrlite.runs.executors import ExecutorOptions, make_pool
 from clevrlite.annotate import annotate, smallest_visible
 from clevrlite.errors import PlacementError, UsageError
 from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng
@@ -30,9 +31,13 @@ from clevrlite.vocab import Vocabulary, load_vocabulary
 # files are only slightly larger (benchmarks/RESULTS.md has the measurement).
 PNG_COMPRESS_LEVEL = 1
 SUBDIRS = ("images", "masks", "scenes", "text")
+# What a render run writes into its --out (what --overwrite clears).
+OWN = (*SUBDIRS, "scenes.json", manifest.MANIFEST)
 # The largest image side every supported driver can render (GL_MAX_RENDERBUFFER_SIZE of
 # Mesa llvmpipe; GPUs allow at least as much). Larger sizes failed deep inside OpenGL.
 MAX_IMAGE_SIDE = 16384
+# Seconds one scene may spend on placing and re-placing before the run stops with an error.
+SCENE_BUDGET = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,16 @@ class RenderOptions:
     resume: bool = False
     min_pixels: int = 200
     max_visibility_tries: int = 50
+    overwrite: bool = False
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+
+    def deciding(self, vocab: Vocabulary) -> dict[str, Any]:
+        """The options that decide a scene's bytes (manifest.json): not which scenes."""
+        p = self.placement
+        return {"seed": self.seed, "n_objects": list(p.n_objects), "width": p.width,
+                "height": p.height, "min_pixels": self.min_pixels,
+                "floor_extent": p.floor_extent, "prefix": p.prefix, "split": p.split,
+                "formats": list(self.formats), "vocabulary": vocab.to_dict()}
 
 
 @dataclass
@@ -101,7 +116,14 @@ class SceneMaker:
         rng = scene_rng(seed, index, stream)
         scene = sample_unplaced(self.vocab, index, seed, placement, rng, constrain)
         t = self._timed("sampling", t)
+        deadline = time.monotonic() + SCENE_BUDGET
         for attempt in range(self.max_visibility_tries if render else 1):
+            if attempt and time.monotonic() > deadline:  # a hard stop: output never
+                raise PlacementError(                     # depends on the machine's speed
+                    f"scene {index}: {len(scene.objects)} objects still hid each other "
+                    f"after {attempt} placements and {SCENE_BUDGET:g} s at "
+                    f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
+                    f"objects or a larger image")
             place(scene, self.vocab, placement, rng)
             t = self._timed("placement", t)
             if not render:
@@ -217,31 +239,35 @@ def validate_options(options: RenderOptions) -> Vocabulary:
 
 def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary:
     """Render scenes start_index .. start_index+count-1 into options.out (DESIGN 4.4)."""
-    validate_options(options)
+    vocab = validate_options(options)
+    options.executor.check()
     out = options.out
     p = options.placement
     indices = range(options.start_index, options.start_index + options.count)
+    prepared = manifest.prepare(out, manifest.manifest("render", options.deciding(vocab)),
+                               options.resume, options.overwrite, OWN)
     fsutil.remove_stale_temps(out)
     todo = [i for i in indices
             if not (options.resume and scene_complete(out, scene_stem(p.prefix, p.split, i),
                                                       options.formats))]
     summary = RunSummary(skipped=len(indices) - len(todo))
-    created = fsutil.make_dirs(out, SUBDIRS)
+    prepared.created += fsutil.make_dirs(out, SUBDIRS)
     bar = _progress_bar(len(todo), progress)
     try:
-        jobs = pool.run(partial(render_one, options), todo, options.workers,
-                        partial(make_scene_maker, options))
-        for timings in jobs:
-            summary.rendered += 1
-            for stage, secs in timings.items():
-                summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
-            bar.update(1)
+        with make_pool(options.executor, options.workers,
+                       partial(make_scene_maker, options)) as workers:
+            for timings in workers.map(partial(render_one, options), todo):
+                summary.rendered += 1
+                for stage, secs in timings.items():
+                    summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
+                bar.update(1)
     except BaseException:
-        fsutil.remove_empty_dirs(created)  # a run that wrote nothing leaves nothing behind
+        prepared.discard_if_unused()  # a run that wrote nothing leaves nothing behind
         raise
     finally:
         bar.close()
     fsutil.remove_stale_temps(out)  # writers killed just before this run started are gone now
+    fsutil.sync_tree(out)  # every scene is on disk before the index that lists them
     write_combined(options, indices)
     return summary
 

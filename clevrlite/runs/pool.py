@@ -1,8 +1,12 @@
-"""A worker pool for per-item jobs that keep heavy per-process state (one renderer each).
+"""A local worker pool for per-item jobs that keep heavy per-process state (one renderer each).
 
-Items run in this process when one worker suffices, else in spawned processes (no GL or thread
-state inherited through fork). A worker that dies ends the run with a clear error instead of a
-hang; at most a few items per worker are in flight, so memory stays flat on long runs.
+Items run in spawned processes (no GL or thread state inherited through fork), one worker
+included, so a GL driver that crashes takes down a worker and the run ends with a clear error
+instead of a core dump. A worker that dies ends the run with that error instead of a hang; at
+most a few items per worker are in flight, so memory stays flat on long runs. One pool can
+run several job lists in turn (a benchmark's example scenes, then its instances) on the same
+workers, keeping their state. Workers ignore Ctrl-C: the parent decides, finishes or cancels
+what is in flight, and stops them.
 """
 
 from __future__ import annotations
@@ -15,21 +19,28 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from clevrlite.errors import ClevrliteError
 
 # State of the current process's worker: what the job's setup function returned.
 _STATE: dict[str, Any] = {}
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+DIED = ("a worker process died (killed, out of memory, or a crash in the GL driver); "
+        "finished files are kept: rerun with --resume")
 
 
-def _init(setup: Callable[[], Any], single_threaded_gl: bool,
+def _init(setup: Callable[[], Any], environments: Sequence[dict[str, str]], counter: Any,
           parent: int | None = None) -> None:
     if parent is not None:
         _exit_with_parent(parent)
-    if single_threaded_gl:
-        os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker
+    with counter.get_lock():
+        rank = counter.value
+        counter.value += 1
+    if environments:  # e.g. EGL_DEVICE_ID: workers spread over the GPUs
+        os.environ.update(environments[rank % len(environments)])
     _STATE.clear()
     _STATE["setup"] = setup
 
@@ -39,8 +50,8 @@ def _exit_with_parent(parent: int) -> None:
 
     Otherwise orphaned workers would keep their GL contexts and memory for ever, and keep
     writing into the output folder while a --resume run works there. (Linux sends the signal
-    when the thread that started the worker ends; run() starts them from the thread that
-    iterates it, which outlives the pool.)
+    when the thread that started the worker ends; the pool starts them from the thread that
+    made it, which outlives the pool.)
     """
     try:  # Linux: the kernel kills us the moment the parent exits
         libc = ctypes.CDLL(None, use_errno=True)
@@ -65,38 +76,58 @@ def _call(job: Callable[[Any, Any], Any], item: Any) -> Any:
     return job(_STATE["state"], item)
 
 
-def _teardown() -> None:
-    state = _STATE.pop("state", None)
-    close = getattr(state, "close", None)
-    if close is not None:
-        close()
+class Pool:
+    """``workers`` processes, each with the state ``setup()`` makes on its first item.
 
-
-def run(job: Callable[[Any, Any], Any], items: Iterable[Any], workers: int,
-        setup: Callable[[], Any]) -> Iterator[Any]:
-    """Yield ``job(state, item)`` for every item, in completion order.
-
-    ``setup()`` makes each worker's state once (a renderer, say), on its first item; ``job``
-    and ``setup`` must be picklable (module-level functions or functools.partial of them).
+    ``environments``: extra environment variables per worker, dealt out in turn (worker k
+    gets ``environments[k % len]``). ``isolate=False`` runs a one-worker pool in this process
+    (for debugging; a GL crash then takes the caller down too). Use as a context manager.
     """
-    items = list(items)
-    workers = max(1, min(workers, len(items)))
-    if workers == 1:
-        _init(setup, single_threaded_gl=False)
-        try:
+
+    def __init__(self, workers: int, setup: Callable[[], Any],
+                 environments: Sequence[dict[str, str]] = (), isolate: bool = True) -> None:
+        self.workers = max(1, workers)
+        self.setup = setup
+        self._local = self.workers == 1 and not isolate
+        self._executor: ProcessPoolExecutor | None = None
+        self._environments = list(environments)
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_init,
+                initargs=(self.setup, self._environments, ctx.Value("i", 0), os.getpid()))
+        return self._executor
+
+    def map(self, job: Callable[[Any, Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """Yield ``job(state, item)`` for every item, in completion order.
+
+        ``job`` and ``setup`` must be picklable (module-level functions or functools.partial
+        of them). Leaving the loop early cancels what has not started.
+        """
+        items = list(items)
+        if not items:
+            return
+        if self._local:
+            if "state" not in _STATE or _STATE.get("setup") is not self.setup:
+                _STATE.clear()
+                _STATE["setup"] = self.setup
             for item in items:
                 yield _call(job, item)
-        finally:
-            _teardown()
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                             initargs=(setup, True, os.getpid())) as executor:
+            return
+        executor = self._start()
         pending: set = set()
         queue = iter(items)
         try:
             while True:
-                while len(pending) < 4 * workers:
+                while len(pending) < 4 * self.workers:
                     item = next(queue, _END)
                     if item is _END:
                         break
@@ -107,11 +138,29 @@ def run(job: Callable[[Any, Any], Any], items: Iterable[Any], workers: int,
                 for future in done:
                     yield future.result()
         except BrokenProcessPool:
-            raise ClevrliteError("a worker process died (killed or out of memory); finished "
-                                 "files are kept: rerun with --resume") from None
+            raise ClevrliteError(DIED) from None
         finally:
             for future in pending:
                 future.cancel()
+
+    def close(self) -> None:
+        """Stop the workers (each finishes the item it is on) and free their state."""
+        if self._local:
+            state = _STATE.pop("state", None)
+            close = getattr(state, "close", None)
+            if close is not None:
+                close()
+            _STATE.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def run(job: Callable[[Any, Any], Any], items: Iterable[Any], workers: int,
+        setup: Callable[[], Any]) -> Iterator[Any]:
+    """One job list on a fresh pool: ``job(state, item)`` for every item, in completion order."""
+    with Pool(workers, setup) as pool:
+        yield from pool.map(job, items)
 
 
 _END = object()

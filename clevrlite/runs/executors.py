@@ -1,0 +1,54 @@
+"""Choosing where a run's items execute: local worker processes, or actors on a Ray cluster.
+
+Both give a pool with ``map(job, items)`` and ``close()`` (clevrlite.runs.pool.Pool,
+clevrlite.runs.ray_pool.RayPool), so render and benchmark runs do not care which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from clevrlite.errors import UsageError
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where items run: ``local`` processes (spread over ``gpus``: "all" or CUDA indices),
+    or ``ray`` actors (at ``ray_address``, each asking for ``gpus_per_worker`` GPUs)."""
+
+    executor: str = "local"
+    ray_address: str | None = None
+    gpus_per_worker: float = 0.0
+    gpus: str | None = None
+
+    def check(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got "
+                             f"{self.executor!r}")
+        if self.executor == "local" and (self.ray_address or self.gpus_per_worker):
+            raise UsageError("--ray-address and --gpus-per-worker need --executor ray")
+        if self.executor == "ray" and self.gpus:
+            raise UsageError("--gpus spreads local workers; on Ray use --gpus-per-worker")
+        if self.gpus_per_worker < 0:
+            raise UsageError(f"--gpus-per-worker must be 0 or more, got {self.gpus_per_worker}")
+
+
+def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any]) -> Any:
+    """A pool of ``workers`` with state ``setup()``, on the chosen executor."""
+    options.check()
+    if options.executor == "ray":
+        from clevrlite.runs.ray_pool import RayPool
+
+        return RayPool(workers, setup, options.ray_address, options.gpus_per_worker)
+    from clevrlite.runs.pool import Pool
+
+    environments: list[dict[str, str]] = []
+    if options.gpus:
+        from clevrlite.render.backend import egl_device_facts
+        from clevrlite.runs.gpus import plan, worker_environments
+
+        environments = worker_environments(plan(options.gpus, egl_device_facts() or []))
+    return Pool(workers, setup, environments)

@@ -1,0 +1,119 @@
+"""Run directories that cannot mix (DESIGN 10): manifest.json, --resume, --overwrite.
+
+Every output directory holds ``manifest.json`` with the options that decide its bytes (not
+those that only choose which scenes, like --count and --start-index, so shards by hand still
+share a folder). A run into a directory that is not empty must either ``resume`` (and then
+every deciding option must match: a one-line error names each that differs) or
+``overwrite`` (clevrlite's own files there are cleared first); otherwise it is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from clevrlite import __version__
+from clevrlite.errors import UsageError
+from clevrlite.runs import fsutil
+
+MANIFEST = "manifest.json"
+# Option names as the CLI spells them, for messages.
+FLAGS = {"n_objects": "--n-objects", "fmt": "--format", "unimodal_size": "--unimodal-size",
+         "same_scene_shots": "--same-scene-shots", "balance_linking": "--balance-linking",
+         "min_pixels": "--min-pixels", "floor_extent": "--floor-extent",
+         "mate_compat": "--mate-compat", "vocabulary": "--properties (the vocabulary)",
+         "version": "the clevrlite version"}
+
+
+def flag(name: str) -> str:
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def manifest(command: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What manifest.json holds: the command, clevrlite's version, the deciding options."""
+    return {"command": command, "options": {"version": __version__, **options}}
+
+
+def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """'--seed 5 (the run has 0)' for each deciding option whose value changed."""
+    out = []
+    for name in dict.fromkeys([*old, *new]):
+        if old.get(name) != new.get(name):
+            shown = "a different one" if name == "vocabulary" else json.dumps(new.get(name))
+            was = "" if name == "vocabulary" else f" (the run has {json.dumps(old.get(name))})"
+            out.append(f"{flag(name)} {shown}{was}")
+    return out
+
+
+@dataclass
+class Prepared:
+    """What prepare did, so that a run that fails before writing anything can undo it."""
+
+    out: Path
+    created: list[Path]  # directories made (fsutil.make_dirs); runs add theirs
+    new_manifest: bool  # no manifest was there before
+
+    def discard_if_unused(self) -> None:
+        """After a failed run: if it left no file but its manifest, remove that and the
+        folders it made (a run that wrote nothing leaves nothing behind)."""
+        fsutil.remove_empty_dirs(self.created)
+        if not self.new_manifest or not self.out.is_dir():
+            return
+        made = {p.name for p in self.created if p.parent == self.out}
+        left = [p for p in self.out.iterdir() if p.name != MANIFEST and p.name in made]
+        if not left:
+            (self.out / MANIFEST).unlink(missing_ok=True)
+            fsutil.remove_empty_dirs(self.created)
+
+
+def prepare(out: Path, record: dict[str, Any], resume: bool, overwrite: bool,
+            own: tuple[str, ...]) -> Prepared:
+    """Check ``out`` against this run, clear it for ``overwrite``, and write the manifest.
+
+    ``own`` names clevrlite's entries in such a directory (what ``overwrite`` removes).
+    """
+    path = out / MANIFEST
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if resume and overwrite:
+        raise UsageError("--resume keeps a run's files and --overwrite deletes them; "
+                         "choose one")
+    if entries and resume:
+        old = _read(path)
+        if old is None:
+            raise UsageError(f"--resume: {str(out)!r} has no {MANIFEST} to check the options "
+                             f"against (an older clevrlite, or not a run); use --overwrite to "
+                             f"start again there, or another --out")
+        if old.get("command") != record["command"]:
+            raise UsageError(f"--resume: {str(out)!r} holds a {old.get('command')} run, not "
+                             f"a {record['command']} run; choose another --out")
+        changed = differences(old.get("options", {}), record["options"])
+        if changed:
+            raise UsageError(f"--resume with other options than the run in {str(out)!r}: "
+                             f"{'; '.join(changed)}; resume with the run's options, or use "
+                             f"--overwrite or another --out")
+    elif entries:
+        if not overwrite:
+            raise UsageError(f"--out {str(out)!r} is not empty; add --resume to continue the "
+                             f"run there, --overwrite to replace it, or choose another --out")
+        for name in entries:
+            if name in own or name.startswith(".") and name.endswith(fsutil.TMP_SUFFIX):
+                target = out / name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
+    new = not path.is_file()
+    created = fsutil.make_dirs(out)
+    fsutil.write_json(path, record, indent=2)
+    return Prepared(out, created, new)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
