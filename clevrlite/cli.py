@@ -241,9 +241,14 @@ def doctor(backend, as_json) -> None:
     """Show the OpenGL platform and whether rendering runs on a GPU or in software."""
     from clevrlite.render import gl_info
 
+    from clevrlite.render.backend import egl_device_facts
+    from clevrlite.runs.gpus import describe
+
     info = gl_info(backend)
+    facts = egl_device_facts() if info["platform"] == "egl" else None
+    info["gpus"] = describe(facts)
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(json.dumps({**info, "egl_device_facts": facts}, indent=2))
         return
     width = max(map(len, info))
     for key, value in info.items():

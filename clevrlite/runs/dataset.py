@@ -124,7 +124,9 @@ class SceneMaker:
                     f"after {attempt} placements and {SCENE_BUDGET:g} s at "
                     f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
                     f"objects or a larger image")
-            place(scene, self.vocab, placement, rng)
+            left = max(deadline - time.monotonic(), 0.1)
+            place(scene, self.vocab, replace(placement, time_budget=min(
+                placement.time_budget, left)), rng)
             t = self._timed("placement", t)
             if not render:
                 return scene, None

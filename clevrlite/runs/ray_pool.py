@@ -14,6 +14,7 @@ is, else starts one on this machine.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable, Iterable, Iterator
 
@@ -32,7 +33,7 @@ def _ray() -> Any:
     return ray
 
 
-class _Worker:
+class ClevrliteWorker:
     """The actor's body: it holds one state and runs jobs on it."""
 
     def __init__(self, setup: Callable[[], Any], environment: dict[str, str],
@@ -66,8 +67,7 @@ class RayPool:
         if not ray.is_initialized():
             self._started = _connect(ray, address)
         remote = ray.remote(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=RESTARTS,
-                            max_task_retries=RESTARTS)(_Worker)
-        remote = remote.options(name=None)
+                            max_task_retries=RESTARTS)(ClevrliteWorker)
         self.actors = [remote.remote(setup, dict(environment or {}), gpus_per_worker)
                        for _ in range(max(1, workers))]
         self.ray = ray
@@ -113,7 +113,9 @@ class RayPool:
 
 def _connect(ray: Any, address: str | None) -> bool:
     """Join ``address``, or a running cluster, or start one here; True when started here."""
-    quiet = {"log_to_driver": False, "include_dashboard": False}
+    logging.getLogger("ray").setLevel(logging.ERROR)  # its start-up chatter is not ours
+    quiet = {"log_to_driver": False, "include_dashboard": False,
+             "logging_level": logging.ERROR}
     try:
         if address:
             ray.init(address=address, log_to_driver=False)
