@@ -33,7 +33,8 @@ from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
 from clevrlite.runs import fsutil, manifest
 from clevrlite.runs.executors import make_pool
-from clevrlite.runs.dataset import SceneMaker, encode_png
+from clevrlite import png
+from clevrlite.runs.dataset import SceneMaker
 from clevrlite.scene import scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
@@ -210,8 +211,8 @@ def _example_stem(options: BenchmarkOptions, spec: ExampleSpec) -> str:
 def _write_scene(out: Path, scene: Any, result: Any) -> dict[str, Any]:
     """A built scene's image and mask (if rendered), then its scene JSON; returns the JSON."""
     if result is not None:
-        fsutil.write_bytes(out / "images" / f"{scene.stem}.png", encode_png(result.rgb))
-        fsutil.write_bytes(out / "masks" / f"{scene.stem}.png", encode_png(result.mask))
+        fsutil.write_bytes(out / "images" / f"{scene.stem}.png", png.encode(result.rgb))
+        fsutil.write_bytes(out / "masks" / f"{scene.stem}.png", png.encode(result.mask))
     data = scene.to_dict()
     fsutil.write_json(out / "scenes" / f"{scene.stem}.json", data, indent=2)
     return data

@@ -166,8 +166,8 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _write_placeholder(path: Path, size: tuple[int, int]) -> None:
-    from clevrlite.runs.dataset import encode_png
+    from clevrlite import png
 
     if not path.exists():
         width, height = size
-        fsutil.write_bytes(path, encode_png(np.zeros((height, width, 3), np.uint8)))
+        fsutil.write_bytes(path, png.encode(np.zeros((height, width, 3), np.uint8)))

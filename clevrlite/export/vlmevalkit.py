@@ -33,9 +33,9 @@ def dataset_name(suite: str) -> str:
 def export_vlmevalkit(src: Path, dest: Path, split: str = "all") -> dict[str, int]:
     """Write the TSV of benchmark ``src`` into the (empty) ``dest``, streaming."""
     info = open_benchmark(src)
-    from clevrlite.runs.dataset import encode_png
+    from clevrlite import png
 
-    placeholder = base64.b64encode(encode_png(np.zeros((info.height, info.width, 3),
+    placeholder = base64.b64encode(png.encode(np.zeros((info.height, info.width, 3),
                                                        np.uint8))).decode("ascii")
     counts: dict[str, int] = {}
     path = dest / f"{dataset_name(info.suite)}.tsv"

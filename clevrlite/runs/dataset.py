@@ -7,7 +7,6 @@ number of workers. A scene's JSON is written last and marks the scene as complet
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -16,9 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from PIL import Image
 
-from clevrlite import __version__, serialize
+from clevrlite import __version__, png, serialize
 from clevrlite.runs import fsutil, manifest
 from clevrlite.runs.executors import ExecutorOptions, make_pool
 from clevrlite.annotate import annotate, smallest_visible
@@ -29,7 +27,6 @@ from clevrlite.vocab import Vocabulary, load_vocabulary
 
 # zlib level 1 is several times faster than Pillow's default 6 on rendered images and the
 # files are only slightly larger (benchmarks/RESULTS.md has the measurement).
-PNG_COMPRESS_LEVEL = 1
 SUBDIRS = ("images", "masks", "scenes", "text")
 # What a render run writes into its --out (what --overwrite clears).
 OWN = (*SUBDIRS, "scenes.json", manifest.MANIFEST)
@@ -145,18 +142,6 @@ class SceneMaker:
             f"objects or a larger image")
 
 
-def encode_png(array: np.ndarray) -> bytes:
-    """PNG bytes of an RGB image, or of a mask (8-bit, or 16-bit past 255 objects)."""
-    if array.ndim == 2:
-        image = (Image.fromarray(array.astype(np.uint8), mode="L") if array.max() <= 255
-                 else Image.fromarray(array.astype(np.uint16)))
-    else:
-        image = Image.fromarray(array)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buf.getvalue()
-
-
 def scene_paths(out: Path, stem: str, formats: tuple[str, ...]) -> dict[str, Path]:
     """Final paths of one scene's files; the scene JSON comes last (it marks completion)."""
     paths = {"image": out / "images" / f"{stem}.png", "mask": out / "masks" / f"{stem}.png"}
@@ -172,8 +157,8 @@ def write_scene(out: Path, scene: Scene, result: Any, formats: tuple[str, ...],
     timings = {} if timings is None else timings
     t = time.perf_counter()
     paths = scene_paths(out, scene.stem, formats)
-    fsutil.write_bytes(paths["image"], encode_png(result.rgb))
-    fsutil.write_bytes(paths["mask"], encode_png(result.mask))
+    fsutil.write_bytes(paths["image"], png.encode(result.rgb))
+    fsutil.write_bytes(paths["mask"], png.encode(result.mask))
     now = time.perf_counter()
     timings["png"] = timings.get("png", 0.0) + now - t
     t, data = now, scene.to_dict()
