@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from clevrlite.errors import GLUnavailableError, UsageError
+from clevrlite.render import lean_import
 
 BACKENDS = ("auto", "egl", "osmesa")
 _PACKAGES = {"egl": "libegl1 libegl-mesa0 libgl1-mesa-dri", "osmesa": "libosmesa6"}
@@ -96,6 +97,7 @@ def load_pyrender(platform: str) -> ModuleType:
     if not _can_load(lib):
         raise unavailable(platform, f"lib{lib} cannot be loaded")
     try:
+        lean_import.defer()
         import pyrender
         if platform == "egl":
             import pyrender.platforms.egl  # noqa: F401  (binds PyOpenGL's EGL functions)
