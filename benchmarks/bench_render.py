@@ -52,7 +52,7 @@ def throughput(spec: str, workers: int, scenes: int) -> None:
 
 def leak(scenes: int) -> None:
     """RSS of one in-process worker every scenes/10 scenes: flat means no leak."""
-    os.environ.setdefault("LP_NUM_THREADS", "1")
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     maker = SceneMaker(load_vocabulary(), PlacementOptions())
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

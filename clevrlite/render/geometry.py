@@ -203,6 +203,45 @@ def from_file(path: str) -> UnitMesh:
                     float((hi[2] - lo[2]) / 2.0 / radius))
 
 
+@dataclass(frozen=True)
+class Proxy:
+    """An analytic stand-in for a unit mesh, traced by the shader for reflections and contact
+    darkening: ``kind`` (one of PROXY_KINDS), four size numbers whose meaning depends on it,
+    and the bounding radius at scale 1."""
+
+    kind: str
+    size: tuple[float, float, float, float]
+    radius: float
+
+
+# Index of each kind in the shader, and what its size numbers mean there. Spheres are boxes
+# rounded all the way: one formula serves boxes, spheres and cylinders (see shaders.py).
+PROXY_KINDS = {
+    "box": 0,  # (half x, half y, half z, edge rounding)
+    "cylinder": 1,  # (radius, -, half height, rim rounding)
+    "cone": 2,  # (base radius, half height, -, -)
+    "torus": 3,  # (ring radius, tube radius, -, -)
+}
+
+
+@lru_cache(maxsize=None)
+def proxy(shape: Shape) -> Proxy:
+    """The analytic stand-in of a shape: exact for the primitives, the bounding box for meshes."""
+    unit = unit_mesh(shape)
+    h = 1.0 / math.sqrt(2.0)
+    sizes = {"sphere": ("box", (1.0, 1.0, 1.0, 1.0)),
+             "cube": ("box", (h, h, h, CUBE_BEVEL)),
+             "cylinder": ("cylinder", (1.0, 0.0, 1.0, CYLINDER_BEVEL)),
+             "cone": ("cone", (1.0, 1.0, 0.0, 0.0)),
+             "torus": ("torus", (1.0 - TORUS_TUBE, TORUS_TUBE, 0.0, 0.0))}
+    if shape.primitive in sizes:
+        kind, size = sizes[shape.primitive]
+    else:
+        half = np.abs(unit.positions).max(axis=0)
+        kind, size = "box", (float(half[0]), float(half[1]), float(half[2]), 0.0)
+    return Proxy(kind, size, unit.radius)
+
+
 _PRIMITIVES = {"cube": cube, "sphere": sphere, "cylinder": cylinder, "cone": cone,
                "torus": torus}
 

@@ -34,8 +34,15 @@ POINT_LIGHT_RADIUS = 3.0  # fill/back fall off as 1 / (d^2 + r^2): soft, like ar
 HIGHLIGHT_SIZE = 0.3  # apparent size of fill/back lamps in highlights (widens GGX by size/2d)
 KEY_HIGHLIGHT_SPREAD = 0.01  # the same widening for the key light (an angular size)
 
+# Contact darkening of the floor next to objects (clevrlite.render.contact).
+CONTACT_STRENGTH = 0.6  # share of the floor's light lost right against an object
+CONTACT_REACH = 0.85  # each object occludes like a sphere of this many bounding radii
+CONTACT_CUTOFF = 0.15  # occluded sky share below which nothing is darkened
+
+REFLECTION_EDGE = 0.01  # world units of blur added to reflected objects' edges (antialiasing)
+
 SHADOW_MAP_SIZE = 512  # texels per side; the shadow frustum is fitted to the objects
-SHADOW_SOFTNESS = 2.0  # spread of the four filtered shadow reads, in texels
+SHADOW_SOFTNESS = 1.0  # spread of the four filtered shadow reads, in texels
 SHADOW_NORMAL_OFFSET = 3.5  # object surfaces look up their shadow this many texels outward
 SHADOW_BIAS = 0.0005  # depth bias in the light's [0, 1] depth range
 Z_NEAR = 0.1

@@ -1,21 +1,23 @@
-"""pyrender's Renderer, adjusted for clevrlite's three passes: shadow, colour and segmentation.
+"""pyrender's Renderer, adjusted for clevrlite's two passes: the key light's shadow map, and one
+colour pass that also writes every pixel's object id.
 
 Changes from pyrender's defaults, each for speed on a software rasterizer or for exactness:
 - shadow pass: an orthographic frustum fitted to the objects (set per scene in ``shadow_view``)
-  instead of one spanning the whole (huge) floor, a smaller map sampled with hardware depth
-  compares, and receivers-only meshes (the floor) left out of it, as they cast no shadow;
-- colour pass: clevrlite's fragment shader (shaders.py), ``msaa`` samples (pyrender
-  hard-codes 4), nodes drawn front to back so hidden fragments are never shaded, light
-  uniforms set once per program rather than per primitive, and only colour read back;
-- SEG pass: drawn into a single-sample framebuffer (exact ids, no resolve), colour and raw
-  depth read back without pyrender's conversions.
+  instead of one spanning the whole (huge) floor, a map sampled with hardware depth compares,
+  and receivers-only meshes (the floor) left out of it, as they cast no shadow;
+- colour pass: clevrlite's fragment shader (shaders.py) writing two colour attachments, the
+  shaded colour and the object id (``object_id``, set per node), so the mask comes from the
+  same rasterization as the image and is exact by construction; no multisampling (edges are
+  smoothed afterwards along mask boundaries, clevrlite.render.antialias); nodes drawn front
+  to back so hidden fragments are never shaded; light uniforms set once per program rather
+  than per primitive; colour, ids and raw depth read back without pyrender's conversions.
 These override private pyrender methods (checked against scikit-robot-pyrender 0.1.50).
 This module imports pyrender, so import it only after backend.load_pyrender().
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from OpenGL import GL
@@ -28,7 +30,6 @@ from clevrlite.errors import ClevrliteError
 from clevrlite.render.shaders import ClevrProgramCache
 
 COLOR_FLAGS = RenderFlags.OFFSCREEN | RenderFlags.SHADOWS_DIRECTIONAL
-SEG_FLAGS = RenderFlags.OFFSCREEN | RenderFlags.SEG
 
 
 class ShadowTexture(Texture):
@@ -53,39 +54,53 @@ class ShadowTexture(Texture):
 
 
 class PassRenderer(PyrenderRenderer):
-    """A pyrender Renderer with fitted shadows, configurable MSAA and an exact SEG pass."""
+    """A pyrender Renderer with fitted shadows and one colour pass that also writes ids."""
 
-    def __init__(self, width: int, height: int, msaa: int, shadow_size: int) -> None:
+    def __init__(self, width: int, height: int, shadow_size: int,
+                 defines: dict[str, Any] | None = None) -> None:
         super().__init__(width, height)
-        self._program_cache = ClevrProgramCache()
-        self.msaa = msaa
+        self._program_cache = ClevrProgramCache(defines)
         self.shadow_size = shadow_size
         self.shadow_view: tuple[np.ndarray, np.ndarray] = (np.eye(4), np.eye(4))
         self.receivers_only: list[Any] = []
+        self.node_ids: dict[Any, int] = {}  # mask id of each node; the floor is 0
+        self.per_node: Callable[[Any, Any], None] | None = None  # more uniforms per node
         self._lit_programs: set[int] = set()
+        self._id_buffer: int | None = None
 
-    def color_pass(self, scene: Any) -> np.ndarray:
-        """Shadow map plus shaded, antialiased colour: (H, W, 3) uint8, sRGB-encoded."""
-        rgb, _ = self.render(scene, COLOR_FLAGS)
-        return rgb
-
-    def seg_pass(self, scene: Any, seg_node_map: dict[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Flat SEG colours of the mapped nodes without antialiasing, and the raw [0, 1]
-        depth buffer of the same pass: (H, W, 3) uint8 and (H, W) float32."""
-        return self.render(scene, SEG_FLAGS, seg_node_map)
-
-    def render(self, scene: Any, flags: int, seg_node_map: Any = None) -> Any:
+    def color_pass(self, scene: Any, node_ids: dict[Any, int],
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shadow map, then colour and ids: (H, W, 3) uint8 sRGB, (H, W) uint16 mask ids,
+        (H, W) float32 raw [0, 1] depth."""
+        self.node_ids = node_ids
         self._lit_programs.clear()
-        return super().render(scene, flags, seg_node_map)
+        return self.render(scene, COLOR_FLAGS)
 
     def _bind_lighting(self, scene: Any, program: Any, node: Any, flags: int) -> None:
         """Set light uniforms once per program per frame (pyrender repeats it per primitive;
-        uniforms persist in the program and the shadow map stays on texture unit 0)."""
+        uniforms persist in the program and the shadow map stays on texture unit 0), and the
+        node's own uniforms every time."""
+        mask_id = self.node_ids.get(node, 0)
+        program.set_uniform("object_id", np.array([mask_id & 0xFF, mask_id >> 8], np.float32)
+                            / 255.0)
+        if self.per_node is not None:
+            self.per_node(program, node)
         if id(program) in self._lit_programs:
             self._get_next_active_texture()  # keep material textures off the shadow map's unit
             return
         super()._bind_lighting(scene, program, node, flags)
         self._lit_programs.add(id(program))
+
+    def _get_primitive_program(self, primitive: Any, flags: int, program_flags: int) -> Any:
+        """pyrender's program choice, plus the traced-reflection variant for metals (a
+        uniform branch would not help: llvmpipe runs both sides of every branch)."""
+        material = primitive.material
+        self._program_cache.mirror = bool(material is not None
+                                          and getattr(material, "metallicFactor", 0.0) > 0.0)
+        try:
+            return super()._get_primitive_program(primitive, flags, program_flags)
+        finally:
+            self._program_cache.mirror = False
 
     def _sorted_mesh_nodes(self, scene: Any) -> list[Any]:
         """Visible nodes front to back, the floor last, so early depth tests skip hidden
@@ -122,8 +137,8 @@ class PassRenderer(PyrenderRenderer):
 
     def _configure_forward_pass_viewport(self, flags: int) -> None:
         self._configure_main_framebuffer()
-        seg = bool(flags & RenderFlags.SEG) or self.msaa <= 1
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb if seg else self._main_fb_ms)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
         GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
@@ -135,67 +150,57 @@ class PassRenderer(PyrenderRenderer):
         if self._main_fb is not None and self._main_fb_dims == size:
             return
         self._delete_main_framebuffer()
-        self._main_fb, self._main_cb, self._main_db = _framebuffer(*size, samples=0)
-        if self.msaa > 1:
-            self._main_fb_ms, self._main_cb_ms, self._main_db_ms = _framebuffer(
-                *size, samples=self.msaa)
-        else:
-            self._main_fb_ms, self._main_cb_ms, self._main_db_ms = (
-                self._main_fb, self._main_cb, self._main_db)
+        self._main_fb, self._main_cb, self._id_buffer, self._main_db = _framebuffer(*size)
+        self._main_fb_ms, self._main_cb_ms, self._main_db_ms = (
+            self._main_fb, self._main_cb, self._main_db)
         self._main_fb_dims = size
 
     def _delete_main_framebuffer(self) -> None:
-        if self._main_fb_ms is not None and self._main_fb_ms != self._main_fb:
-            GL.glDeleteFramebuffers(1, [self._main_fb_ms])
-            GL.glDeleteRenderbuffers(2, [self._main_cb_ms, self._main_db_ms])
         if self._main_fb is not None:
             GL.glDeleteFramebuffers(1, [self._main_fb])
-            GL.glDeleteRenderbuffers(2, [self._main_cb, self._main_db])
-        self._main_fb = self._main_cb = self._main_db = None
+            GL.glDeleteRenderbuffers(3, [self._main_cb, self._id_buffer, self._main_db])
+        self._main_fb = self._main_cb = self._main_db = self._id_buffer = None
         self._main_fb_ms = self._main_cb_ms = self._main_db_ms = None
         self._main_fb_dims = (None, None)
 
     def _read_main_framebuffer(self, scene: Any, flags: int,
-                               ) -> tuple[np.ndarray, np.ndarray | None]:
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         width, height = self._main_fb_dims
-        seg = bool(flags & RenderFlags.SEG)
-        if not seg and self._main_fb_ms != self._main_fb:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height,
-                                 GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        color = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_RGBA,
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        color = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_RGB,
                                               GL.GL_UNSIGNED_BYTE), np.uint8)
-        color = color.reshape(height, width, 4)[::-1, :, :3]  # RGBA reads skip a conversion
-        if not seg:
-            return np.ascontiguousarray(color), None
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
+        coded = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_RGBA,
+                                              GL.GL_UNSIGNED_BYTE), "<u4")
+        # Objects write their id (red low byte, green high byte) with alpha 0; what the clear
+        # left (alpha 255) is background, id 0.
+        ids = np.where(coded < 0x10000, coded, 0).astype(np.uint16)
         depth = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT,
                                               GL.GL_FLOAT), np.float32)
-        return np.ascontiguousarray(color), np.ascontiguousarray(depth.reshape(height, width)[::-1])
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        return (np.ascontiguousarray(color.reshape(height, width, 3)[::-1]),
+                np.ascontiguousarray(ids.reshape(height, width)[::-1]),
+                np.ascontiguousarray(depth.reshape(height, width)[::-1]))
 
 
-def _framebuffer(width: int, height: int, samples: int) -> tuple[int, int, int]:
-    """A framebuffer with RGBA8 colour and 24-bit depth renderbuffers (multisampled if asked)."""
+def _framebuffer(width: int, height: int) -> tuple[int, int, int, int]:
+    """A framebuffer with RGBA8 colour, RGBA8 id and 24-bit depth renderbuffers."""
     limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
     if max(width, height) > limit:
         raise ClevrliteError(f"a {width}x{height} image exceeds this GL driver's largest side "
                              f"of {limit} pixels; render smaller images")
-    color, depth = GL.glGenRenderbuffers(2)
-    for buf, fmt in ((color, GL.GL_RGBA8), (depth, GL.GL_DEPTH_COMPONENT24)):
+    color, ids, depth = GL.glGenRenderbuffers(3)
+    for buf, fmt in ((color, GL.GL_RGBA8), (ids, GL.GL_RGBA8), (depth, GL.GL_DEPTH_COMPONENT24)):
         GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
-        if samples > 1:
-            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, fmt, width, height)
-        else:
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
+        GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
     fb = GL.glGenFramebuffers(1)
     GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
-    GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0,
-                                 GL.GL_RENDERBUFFER, color)
-    GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT,
-                                 GL.GL_RENDERBUFFER, depth)
+    for attachment, buf in ((GL.GL_COLOR_ATTACHMENT0, color), (GL.GL_COLOR_ATTACHMENT1, ids),
+                            (GL.GL_DEPTH_ATTACHMENT, depth)):
+        GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buf)
     status = GL.glCheckFramebufferStatus(GL.GL_DRAW_FRAMEBUFFER)
     if status != GL.GL_FRAMEBUFFER_COMPLETE:
-        raise ClevrliteError(f"offscreen framebuffer incomplete (status {status:#x}, "
-                           f"{samples} samples)")
-    return int(fb), int(color), int(depth)
+        raise ClevrliteError(f"offscreen framebuffer incomplete (status {status:#x})")
+    return int(fb), int(color), int(ids), int(depth)

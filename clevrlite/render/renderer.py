@@ -5,10 +5,11 @@ offscreen contexts break each other on EGL, DESIGN 7), so creating a second one 
 first is open raises. Create it inside each worker process and reuse it for every scene; close
 it (or use ``with``) before creating another.
 
-Each render makes three passes over the same persistent pyrender scene: the key light's shadow
-map, the shaded colour pass with MSAA, and a SEG pass without antialiasing whose colours encode
-``mask_id`` exactly (low byte in red, high byte in green) and whose depth buffer gives ``depth``,
-so the mask and depth align pixel for pixel with each other and with the colour image.
+Each render makes two passes over the same persistent pyrender scene: the key light's shadow
+map, then one colour pass that writes the shaded colour and, into a second attachment, each
+pixel's ``mask_id`` (low byte in red, high byte in green); its depth buffer gives ``depth``. The
+mask, depth and colour therefore come from one rasterization and align pixel for pixel.
+Silhouettes are then antialiased along the mask's boundaries (clevrlite.render.antialias).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.render import backend as gl_backend
 from clevrlite.render import look
+from clevrlite.render.antialias import smooth_edges
+from clevrlite.render.contact import darken_contacts
 from clevrlite.scene import Scene
 from clevrlite.vocab import Vocabulary
 
@@ -49,19 +52,16 @@ class RenderResult:
 class Renderer:
     """Renders Scenes of one vocabulary at a fixed size; one per process (see module doc).
 
-    ``backend``: 'auto', 'egl' or 'osmesa' (see clevrlite.render.backend); ``msaa``: samples
-    per pixel of the colour pass (0 or 1 turns antialiasing off). Raises GLUnavailableError,
-    naming the packages to install, when no OpenGL context can be made.
+    ``backend``: 'auto', 'egl' or 'osmesa' (see clevrlite.render.backend). Raises
+    GLUnavailableError, naming the packages to install, when no OpenGL context can be made.
     """
 
     def __init__(self, width: int, height: int, vocab: Vocabulary, backend: str = "auto",
-                 msaa: int = 4) -> None:
+                 ) -> None:
         global _live, _live_pid
         if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
             raise UsageError(f"image size must be positive integers; got {width}x{height}")
-        if not isinstance(msaa, int) or msaa < 0:
-            raise UsageError(f"msaa must be a number of samples (0 or 1: off); got {msaa!r}")
-        self.width, self.height, self.vocab, self.msaa = width, height, vocab, msaa
+        self.width, self.height, self.vocab = width, height, vocab
         self._offscreen: Any = None
         platform = gl_backend.resolve(backend)
         with _lock:
@@ -81,20 +81,16 @@ class Renderer:
 
     def _setup(self) -> None:
         """Build the pass renderer and the persistent scene graph in the new context."""
-        from OpenGL import GL
-
         from clevrlite.render.passes import PassRenderer
         from clevrlite.render.stage import Stage
 
-        max_samples = int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))
-        if self.msaa > max(1, max_samples):
-            raise UsageError(f"msaa={self.msaa} is more than this OpenGL supports "
-                             f"({max_samples} samples)")
-        self._gl = PassRenderer(self.width, self.height, self.msaa, look.SHADOW_MAP_SIZE)
+        self._stage = Stage(self.vocab, self.width, self.height, look.SHADOW_MAP_SIZE)
+        self._gl = PassRenderer(self.width, self.height, look.SHADOW_MAP_SIZE,
+                                self._stage.shader_defines())
         self._offscreen._renderer.delete()
         self._offscreen._renderer = self._gl  # pyrender's own is replaced before first use
-        self._stage = Stage(self.vocab, self.width, self.height, look.SHADOW_MAP_SIZE)
         self._gl.receivers_only = [self._stage.floor]
+        self._gl.per_node = self._stage.node_uniforms
 
     def render(self, scene: Scene) -> RenderResult:
         """Render ``scene`` (not modified): final image, instance mask and depth."""
@@ -108,15 +104,15 @@ class Renderer:
                              f"{MAX_OBJECTS} fit in a 16-bit mask")
         start = time.perf_counter()
         self._offscreen._platform.make_current()
-        seg_map = self._stage.update(scene)
+        node_ids = self._stage.update(scene)
         self._gl.shadow_view = self._stage.shadow_view(scene)
-        rgb = self._gl.color_pass(self._stage.scene)  # shadow map, then colour; reads pixels
+        rgb, mask, raw_depth = self._gl.color_pass(self._stage.scene, node_ids)
         middle = time.perf_counter()
-        ids, raw_depth = self._gl.seg_pass(self._stage.scene, seg_map)
-        mask = ids[..., 0].astype(np.uint16) | (ids[..., 1].astype(np.uint16) << 8)
-        result = RenderResult(rgb=rgb, mask=mask, depth=self._linear_depth(raw_depth))
-        self.last_timings = {"colour pass": middle - start,
-                             "mask pass": time.perf_counter() - middle}
+        rgb = darken_contacts(rgb, mask, scene.camera, *self._stage.occluders)
+        result = RenderResult(rgb=smooth_edges(rgb, mask), mask=mask,
+                              depth=self._linear_depth(raw_depth))
+        self.last_timings = {"render": middle - start,
+                             "finish": time.perf_counter() - middle}
         return result
 
     def _linear_depth(self, raw: np.ndarray) -> np.ndarray:

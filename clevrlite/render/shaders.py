@@ -17,7 +17,9 @@ the CLEVR look:
   leave no hot spots on the floor;
 - primitives without normals (only the floor) compile to a cheap matte, upward-facing variant.
 
-The shadow-map and SEG passes keep pyrender's own shaders.
+- a second output writes each fragment's object id (the mask), from the same rasterization.
+
+The shadow-map pass keeps pyrender's own shaders.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from OpenGL import GL
 from pyrender.shader_program import ShaderProgramCache
 
 from clevrlite.render import look
+
+NEIGHBOURS = 4  # other objects a metal object reflects: those that look largest from it
 
 _VERTEX = """
 layout(location = 0) in vec3 position;
@@ -90,54 +94,91 @@ uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
 uniform int n_directional_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
+uniform vec2 object_id;  // the mask id's low and high byte, over 255
+
+// A metal object and its neighbours as analytic proxies (render.geometry.Proxy), set per
+// node: index 0 is the object itself (for its contact darkening on the floor it mirrors),
+// then the others it reflects. Loops run over all NEIGHBOURS, which compiles them unrolled
+// with constant indices (far faster on llvmpipe than indexing by a uniform count); unused
+// entries hold a tiny proxy far below the floor, which neither shows nor darkens.
+uniform vec4 proxy_pose[NEIGHBOURS + 1];  // world centre, scale
+uniform vec4 proxy_form[NEIGHBOURS + 1];  // cos(yaw), sin(yaw), kind, bounding radius at scale 1
+uniform vec4 proxy_size[NEIGHBOURS + 1];  // the kind's size numbers at scale 1
+uniform vec4 proxy_color[NEIGHBOURS + 1];  // linear base colour, unused
+uniform vec4 proxy_light[NEIGHBOURS + 1];  // b, a: brightness max(a + b . n, 0) at normal n
 
 in vec3 frag_position;
 #ifdef NORMAL_LOC
 in vec3 frag_normal;
 #endif
-out vec4 frag_color;
+layout(location = 0) out vec4 frag_color;
+layout(location = 1) out vec4 frag_id;  // alpha 0 marks drawn pixels (the clear leaves 1)
 
 const float PI = 3.14159265;
 
-float key_visibility(vec3 n)
-{
-    // 1 where the key light reaches this fragment, 0 in its shadow; 1 outside the shadow map.
 #ifdef DIRECTIONAL_LIGHT_SHADOWS
-    mat4 m = directional_lights[0].light_matrix;
-    float size = float(textureSize(directional_lights[0].shadow_map, 0).x);
-#ifdef NORMAL_LOC
-    // Objects: one filtered read, a few texels out along the normal against shadow acne.
-    float texel = 2.0 / (length(vec3(m[0][0], m[1][0], m[2][0])) * size);
-    vec4 p = m * vec4(frag_position + n * (SHADOW_NORMAL_OFFSET * texel), 1.0);
-#else
-    // The floor: receives only (it is not in the map), four spread reads for soft edges.
-    vec4 p = m * vec4(frag_position, 1.0);
+vec3 shadow_coords(vec3 p)
+{
+    vec4 c = directional_lights[0].light_matrix * vec4(p, 1.0);
+    return c.xyz / c.w * 0.5 + 0.5;
+}
+
+bool outside_map(vec3 c)
+{
+    return any(lessThan(c, vec3(0.0))) || any(greaterThan(c, vec3(1.0)));
+}
 #endif
-    vec3 c = p.xyz / p.w * 0.5 + 0.5;
-    if (any(lessThan(c, vec3(0.0))) || any(greaterThan(c, vec3(1.0)))) {
+
+float key_visibility(vec3 p)
+{
+    // 1 where the key light reaches point p, 0 in its shadow; 1 outside the shadow map. One
+    // filtered read (a bilinear 2x2 compare).
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+    vec3 c = shadow_coords(p);
+    if (outside_map(c)) {
         return 1.0;
     }
-    float ref = c.z - SHADOW_BIAS;
-#ifdef NORMAL_LOC
-    return texture(directional_lights[0].shadow_map, vec3(c.xy, ref));
-#else
-    vec2 d = vec2(SHADOW_SOFTNESS / size);
-    return 0.25 * (
-        texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(-0.4, -1.2), ref))
-        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(1.2, -0.4), ref))
-        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(0.4, 1.2), ref))
-        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(-1.2, 0.4), ref)));
-#endif
+    return texture(directional_lights[0].shadow_map, vec3(c.xy, c.z - SHADOW_BIAS));
 #else
     return 1.0;
 #endif
 }
 
-vec3 point_radiance(int i, out vec3 l, out float d)
+float key_visibility_soft(vec3 p)
 {
-    // Radiance of point light i at this fragment, falling off like a lamp of radius
+    // key_visibility from four spread reads: a penumbra SHADOW_SOFTNESS texels wide.
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+    vec3 c = shadow_coords(p);
+    if (outside_map(c)) {
+        return 1.0;
+    }
+    float ref = c.z - SHADOW_BIAS;
+    vec2 d = vec2(SHADOW_SOFTNESS / float(textureSize(directional_lights[0].shadow_map, 0).x));
+    return 0.25 * (
+        texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(-0.4, -1.2), ref))
+        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(1.2, -0.4), ref))
+        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(0.4, 1.2), ref))
+        + texture(directional_lights[0].shadow_map, vec3(c.xy + d * vec2(-1.2, 0.4), ref)));
+#else
+    return 1.0;
+#endif
+}
+
+vec3 key_direction()
+{
+    return -normalize(directional_lights[0].direction);
+}
+
+vec3 key_radiance()
+{
+    return directional_lights[0].color * directional_lights[0].intensity;
+}
+
+vec3 point_radiance(int i, vec3 p, out vec3 l, out float d)
+{
+    // Radiance of point light i at point p, falling off like a lamp of radius
     // sqrt(POINT_LIGHT_RADIUS2); l is the unit direction to it, d its distance.
-    vec3 to_light = point_lights[i].position - frag_position;
+    vec3 to_light = point_lights[i].position - p;
     float d2 = dot(to_light, to_light);
     float inv = inversesqrt(d2);
     l = to_light * inv;
@@ -145,11 +186,105 @@ vec3 point_radiance(int i, out vec3 l, out float d)
     return point_lights[i].color * (point_lights[i].intensity / (d2 + POINT_LIGHT_RADIUS2));
 }
 
+struct Proxy {
+    vec4 pose;
+    vec4 form;
+    vec4 size;
+    vec4 color;
+    vec4 light;
+};
+
+Proxy proxy(int i)
+{
+    // Read once per loop step: llvmpipe fetches indexed uniforms lane by lane.
+    return Proxy(proxy_pose[i], proxy_form[i], proxy_size[i], proxy_color[i], proxy_light[i]);
+}
+
+float proxy_distance(Proxy pr, vec3 p, out vec3 normal)
+{
+    // Signed distance from p to proxy i (negative inside), and the outward normal of the
+    // proxy's surface nearest p. Evaluated in the proxy's unit frame, then scaled back.
+    // Boxes, spheres and cylinders share one rounded-box formula, over (|x|, |y|, |z|) or,
+    // for cylinders, (radial, -, |z|): llvmpipe runs every side of a branch, so branches
+    // are compiled in only for the kinds the vocabulary uses (PROXY_CONES, PROXY_TORI).
+    vec4 pose = pr.pose;
+    vec4 form = pr.form;
+    vec4 size = pr.size;
+    vec3 d = (p - pose.xyz) / pose.w;
+    vec3 q = vec3(form.x * d.x + form.y * d.y, form.x * d.y - form.y * d.x, d.z);
+    float rho = length(q.xy);
+    vec2 radial = q.xy / max(rho, 1e-6);
+    bool round_xy = form.z > 0.5;
+    vec3 w = vec3(round_xy ? vec2(rho, -1e3) : abs(q.xy), abs(q.z)) - (size.xyz - size.w);
+    vec3 o = max(w, 0.0);
+    float top = max(w.x, max(w.y, w.z));
+    float dist = length(o) + min(top, 0.0) - size.w;
+    vec3 m = o + 1e-4 * step(vec3(top), w);
+    m = vec3(round_xy ? radial * m.x : sign(q.xy) * m.xy, q.z < 0.0 ? -m.z : m.z);
+#ifdef PROXY_CONES
+    if (form.z > 1.5 && form.z < 2.5) {  // cone: base radius size.x at -size.y, apex +size.y
+        vec2 s = vec2(rho, q.z);
+        vec2 a = vec2(size.x, -size.y);
+        vec2 e = vec2(-size.x, 2.0 * size.y);
+        vec2 to_side = s - (a + e * clamp(dot(s - a, e) / dot(e, e), 0.0, 1.0));
+        vec2 to_base = s - vec2(min(rho, size.x), -size.y);
+        bool inside = q.z > -size.y && rho * 2.0 * size.y < size.x * (size.y - q.z);
+        vec2 near = dot(to_side, to_side) < dot(to_base, to_base) ? to_side : to_base;
+        dist = inside ? -length(near) : length(near);
+        near = inside ? -near : near;
+        m = vec3(radial * near.x, near.y);
+    }
+#endif
+#ifdef PROXY_TORI
+    if (form.z > 2.5) {  // torus: ring radius size.x, tube radius size.y
+        vec2 t = vec2(rho - size.x, q.z);
+        dist = length(t) - size.y;
+        m = vec3(radial * t.x, t.y);
+    }
+#endif
+    normal = normalize(vec3(form.x * m.x - form.y * m.y, form.y * m.x + form.x * m.y,
+                            m.z + 1e-7));
+    return dist * pose.w;
+}
+
+float floor_openness(vec3 p)
+{
+    // Share of light the floor keeps at p next to the objects: clevrlite.render.contact's
+    // formula (which darkens the floor seen directly), here for the floor seen in metal.
+    float open = 1.0;
+    for (int i = 0; i <= NEIGHBOURS; i++) {
+        vec4 pose = proxy_pose[i];
+        vec3 to = pose.xyz - p;
+        float inv = inversesqrt(dot(to, to));
+        float radius = CONTACT_REACH * proxy_form[i].w * pose.w;
+        float share = radius * radius * to.z * inv * inv * inv;
+        open *= 1.0 - CONTACT_STRENGTH / (1.0 - CONTACT_CUTOFF)
+                    * clamp(share - CONTACT_CUTOFF, 0.0, 1.0 - CONTACT_CUTOFF);
+    }
+    return open;
+}
+
+vec3 floor_radiance(vec3 p, float key_visible)
+{
+    // The matte floor at point p (z = 0), lit by every light (contact darkening not included).
+    vec3 light = vec3(0.0);
+    if (n_directional_lights > 0) {
+        light += key_visible * max(key_direction().z, 0.0) * key_radiance();
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vec3 l;
+        float d;
+        vec3 radiance = point_radiance(i, p, l, d);
+        light += max(l.z, 0.0) * radiance;
+    }
+    return FLOOR_ALBEDO * (light / PI + ambient_light);
+}
+
 #ifdef NORMAL_LOC
 vec3 environment(vec3 r, float roughness)
 {
-    // Sky above the horizon; below it the floor, darkened where the reflected ray meets the
-    // floor close by (the object's own contact shadow), which shades metal from the bottom up.
+    // Rubber's sheen: sky above the horizon; below it the floor, darkened where the reflected
+    // ray meets the floor close by (the object's own contact shadow).
     float blur = 0.04 + 0.6 * roughness * roughness;
     float above = smoothstep(-blur, blur, r.z);
     vec3 sky = mix(ENV_HORIZON, ENV_ZENITH, sqrt(clamp(r.z, 0.0, 1.0)));
@@ -160,6 +295,53 @@ vec3 environment(vec3 r, float roughness)
                 * mix(ENV_CONTACT, 1.0, smoothstep(0.0, ENV_CONTACT_RANGE, reach))
                 * mix(1.0, ENV_FAR, smoothstep(2.0, 12.0, reach));
     return mix(ground, sky, above);
+}
+
+vec3 proxy_radiance(Proxy pr, vec3 n)
+{
+    // What a reflected ray sees of a proxy where its surface normal is n (render.stage's
+    // proxy_lighting: rubber lit by every light, metal as the gradient it mirrors).
+    return pr.color.rgb * max(pr.light.w + dot(pr.light.xyz, n), 0.0);
+}
+
+vec3 traced_environment(vec3 p, vec3 r, float roughness)
+{
+    // Metal's mirror: along reflected ray r from p, the other objects (proxies, blended by
+    // how much of a cone of width ``blur`` each covers), then the floor with its shadows and
+    // contact darkening, or the sky above the horizon.
+    float blur = 0.04 + 0.6 * roughness * roughness;
+    float t_floor = r.z < -1e-4 ? p.z / -r.z : 1e6;
+    vec3 hit = p + r * min(t_floor, 1e3);
+    vec3 ground = floor_radiance(hit, key_visibility(hit)) * floor_openness(hit);
+    vec3 sky = mix(ENV_HORIZON, ENV_ZENITH, sqrt(clamp(r.z, 0.0, 1.0)));
+    vec3 behind = mix(ground, sky, smoothstep(-blur, blur, r.z));
+    vec3 seen = vec3(0.0);
+    float weights = 0.0;
+    float clear = 1.0;
+    for (int i = 1; i <= NEIGHBOURS; i++) {
+        Proxy pr = proxy(i);
+        float t = dot(pr.pose.xyz - p, r);
+        if (t <= 0.0) {
+            continue;
+        }
+        vec3 n;
+        float d = proxy_distance(pr, p + r * min(t, t_floor), n);
+        float width = blur * t + REFLECTION_EDGE;
+        float cover = 1.0 - smoothstep(-width, width, d);
+        if (cover <= 0.0) {
+            continue;
+        }
+        // Shade where the ray enters: the bounding sphere, then one sphere-tracing step.
+        float bound = pr.form.w * pr.pose.w;
+        float miss = length(pr.pose.xyz - (p + r * t));
+        float enter = max(t - sqrt(max(bound * bound - miss * miss, 0.0)), 0.0);
+        enter += max(proxy_distance(pr, p + r * enter, n), 0.0);
+        float weight = cover / (1e-3 + enter * enter);
+        seen += weight * proxy_radiance(pr, n);
+        weights += weight;
+        clear *= 1.0 - cover;
+    }
+    return mix(seen / max(weights, 1e-6), behind, clear);
 }
 
 vec3 brdf(vec3 n, vec3 v, vec3 l, vec3 c_diff, vec3 f0, float a, float k, float widen)
@@ -195,14 +377,22 @@ void main()
 
     vec3 color = vec3(0.0);
     if (n_directional_lights > 0) {
-        vec3 l = -normalize(directional_lights[0].direction);
-        vec3 radiance = directional_lights[0].color * directional_lights[0].intensity;
-        color += key_visibility(n) * radiance * brdf(n, v, l, c_diff, f0, a, k, KEY_LIGHT_SPREAD);
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+        // A few texels out along the normal against shadow acne.
+        mat4 m = directional_lights[0].light_matrix;
+        float texel = 2.0 / (length(vec3(m[0][0], m[1][0], m[2][0]))
+                             * float(textureSize(directional_lights[0].shadow_map, 0).x));
+        float visible = key_visibility_soft(frag_position + n * (SHADOW_NORMAL_OFFSET * texel));
+#else
+        float visible = 1.0;
+#endif
+        color += visible * key_radiance()
+               * brdf(n, v, key_direction(), c_diff, f0, a, k, KEY_LIGHT_SPREAD);
     }
     for (int i = 0; i < n_point_lights; i++) {
         vec3 l;
         float d;
-        vec3 radiance = point_radiance(i, l, d);
+        vec3 radiance = point_radiance(i, frag_position, l, d);
         color += radiance * brdf(n, v, l, c_diff, f0, a, k, POINT_LIGHT_SPREAD / d);
     }
 
@@ -210,29 +400,23 @@ void main()
     float x = 1.0 - nv;
     float x2 = x * x;
     vec3 fresnel = f0 + (max(vec3(1.0 - roughness), f0) - f0) * (x2 * x2 * x);
-    vec3 reflection = environment(reflect(-v, n), roughness) * fresnel
-                    * (ENV_STRENGTH * (1.0 - 0.5 * roughness));
-    color += c_diff * ambient_light * (0.8 + 0.2 * n.z) + reflection;
+    vec3 r = reflect(-v, n);
+#ifdef MIRROR
+    vec3 seen = traced_environment(frag_position, r, roughness);
+#else
+    vec3 seen = environment(r, roughness);
+#endif
+    color += c_diff * ambient_light * (0.8 + 0.2 * n.z)
+           + seen * fresnel * (ENV_STRENGTH * (1.0 - 0.5 * roughness));
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+    frag_id = vec4(object_id, 0.0, 0.0);
 }
 #else
 void main()
 {
-    vec3 albedo = material.base_color_factor.rgb / PI;
-    vec3 color = vec3(0.0);
-    if (n_directional_lights > 0) {
-        float nl = max(-normalize(directional_lights[0].direction).z, 0.0);
-        vec3 radiance = directional_lights[0].color * directional_lights[0].intensity;
-        color += key_visibility(vec3(0.0)) * nl * radiance;
-    }
-    for (int i = 0; i < n_point_lights; i++) {
-        vec3 l;
-        float d;
-        vec3 radiance = point_radiance(i, l, d);
-        color += max(l.z, 0.0) * radiance;
-    }
-    color = albedo * color + material.base_color_factor.rgb * ambient_light;
+    vec3 color = floor_radiance(frag_position, key_visibility_soft(frag_position));
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+    frag_id = vec4(object_id, 0.0, 0.0);
 }
 #endif
 """
@@ -259,6 +443,12 @@ def _constants() -> dict[str, str]:
         "SHADOW_SOFTNESS": f"{look.SHADOW_SOFTNESS:.5f}",
         "SHADOW_NORMAL_OFFSET": f"{look.SHADOW_NORMAL_OFFSET:.5f}",
         "SHADOW_BIAS": f"{look.SHADOW_BIAS:.7f}",
+        "FLOOR_ALBEDO": _vec3(look.FLOOR_RGB),
+        "CONTACT_STRENGTH": f"{look.CONTACT_STRENGTH:.5f}",
+        "CONTACT_REACH": f"{look.CONTACT_REACH:.5f}",
+        "CONTACT_CUTOFF": f"{look.CONTACT_CUTOFF:.5f}",
+        "REFLECTION_EDGE": f"{look.REFLECTION_EDGE:.5f}",
+        "NEIGHBOURS": str(NEIGHBOURS),
     }
 
 
@@ -280,12 +470,16 @@ class ClevrProgramCache(ShaderProgramCache):
     every set (hundreds per frame), which is pure Python/GL-call overhead on a software GL.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, defines: dict[str, Any] | None = None) -> None:
         super().__init__()
-        shader_program.glGetUniformLocation = _cached_uniform_location
+        self.defines = dict(defines or {})  # added to every colour program (see passes.py)
+        self.mirror = False  # compile the next colour program with traced reflections
+        shader_program.glGetUniformLocation = cached_uniform_location
 
     def get_program(self, vertex_shader: str, fragment_shader: str,
                     geometry_shader: str | None = None, defines: dict | None = None) -> Any:
+        if fragment_shader == "mesh.frag":
+            defines = {**(defines or {}), **self.defines, **({"MIRROR": 1} if self.mirror else {})}
         program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
         if fragment_shader in _SOURCES and not program._in_context():
             program._load = _loader(program._load, dict(defines or {}))
@@ -299,7 +493,7 @@ class ClevrProgramCache(ShaderProgramCache):
 _uniform_locations: dict[tuple[int, str], int] = {}
 
 
-def _cached_uniform_location(program_id: int, name: str) -> int:
+def cached_uniform_location(program_id: int, name: str) -> int:
     """glGetUniformLocation, remembered per (program, name) until the programs are deleted."""
     key = (int(program_id), name)
     location = _uniform_locations.get(key)

@@ -14,14 +14,20 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyrender
+from OpenGL import GL
 
 from clevrlite.errors import UsageError
 from clevrlite.render import geometry, look
 from clevrlite.render.passes import ShadowTexture
+from clevrlite.render.shaders import NEIGHBOURS, cached_uniform_location
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
 
 KEY_LIGHT = "key"
+PROXY_UNIFORMS = ("proxy_pose", "proxy_form", "proxy_size", "proxy_color", "proxy_light")
+# Fills the proxy arrays past the scene's objects: a tiny box far below the floor.
+UNUSED_PROXY = np.array([(0.0, 0.0, -1e4, 1e-3), (1.0, 0.0, 0.0, 1.0), (1.0, 1.0, 1.0, 0.0),
+                         (0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0)], np.float32)
 
 
 def camera_pose(camera: Camera) -> np.ndarray:
@@ -81,6 +87,40 @@ def shadow_view(key_pose: np.ndarray, centres: np.ndarray, radii: np.ndarray,
     return np.linalg.inv(pose), proj
 
 
+def split_lights(lights: Sequence[Light]) -> tuple[Light | None, list[Light]]:
+    """The key light (named 'key', else the first) and the point lights."""
+    key = next((l for l in lights if l.name == KEY_LIGHT), lights[0] if lights else None)
+    return key, [l for l in lights if l is not key]
+
+
+def proxy_lighting(centre: np.ndarray, metallic: float, lights: Sequence[Light],
+                   ) -> tuple[float, float, float, float]:
+    """How a proxy looks in reflections, as b.xyz and a with brightness max(a + b . n, 0) times
+    its colour at surface normal n: rubber lit by every light as seen from its centre (each
+    light's clamped cosine to first order, 1/4 + n.l / 2, plus the shader's ambient), metal
+    as the floor-to-sky gradient it mirrors. Precomputed per scene, so the shader's cost per
+    reflected object is one dot product."""
+    key, points = split_lights(lights)
+    sources = []
+    if key is not None:
+        direction = np.asarray(key.location, float)
+        sources.append((direction / max(np.linalg.norm(direction), 1e-9), key.intensity))
+    for light in points:
+        offset = np.asarray(light.location, float) - centre
+        d2 = float(offset @ offset)
+        sources.append((offset / max(math.sqrt(d2), 1e-9),
+                        light.intensity / (d2 + look.POINT_LIGHT_RADIUS ** 2)))
+    ambient = float(np.mean(look.AMBIENT_RGB))
+    a = 0.96 / math.pi * sum(0.25 * radiance for _, radiance in sources) + 0.8 * ambient
+    b = 0.96 / math.pi * sum((0.5 * radiance * direction for direction, radiance in sources),
+                             np.zeros(3))
+    b[2] += 0.2 * ambient
+    ground, horizon = float(np.mean(look.ENV_GROUND)), float(np.mean(look.ENV_HORIZON))
+    a = (1.0 - metallic) * a + metallic * 0.5 * (ground + horizon)
+    b = (1.0 - metallic) * b + metallic * np.array([0.0, 0.0, 0.5 * (horizon - ground)])
+    return float(b[0]), float(b[1]), float(b[2]), float(a)
+
+
 class _Slot:
     """One pooled object node: its mesh (with its own material) and node."""
 
@@ -124,6 +164,8 @@ class Stage:
         self.key.shadow_texture = ShadowTexture(shadow_size)
         self.key_node = self.scene.add(self.key, name="light_0_key", pose=np.eye(4))
         self._points: list[tuple[pyrender.PointLight, Any]] = []
+        self._neighbours: dict[Any, np.ndarray] = {}
+        self.occluders = (np.zeros((0, 3)), np.zeros(0))
 
     @staticmethod
     def _make_floor() -> pyrender.Mesh:
@@ -139,8 +181,8 @@ class Stage:
                                        material=material)
         return pyrender.Mesh([primitive])
 
-    def update(self, scene: Scene) -> dict[Any, tuple[int, int, int]]:
-        """Load ``scene`` into the graph; return the SEG colour of every node (floor: 0)."""
+    def update(self, scene: Scene) -> dict[Any, int]:
+        """Load ``scene`` into the graph; return the mask id of every node (floor: 0)."""
         cam = scene.camera
         self.camera.yfov = cam.yfov()
         distance = float(np.linalg.norm(cam.location))
@@ -149,20 +191,79 @@ class Stage:
         self.scene.set_pose(self.camera_node, camera_pose(cam))
         self.scene.set_pose(self.floor_node, np.diag([half, half, 1.0, 1.0]))
         self._update_lights(scene.lights)
-        seg: dict[Any, tuple[int, int, int]] = {self.floor_node: (0, 0, 0)}
+        seg: dict[Any, int] = {self.floor_node: 0}
         used: dict[str, int] = {}
+        nodes: list[tuple[SceneObject, Any]] = []
         for index, obj in enumerate(scene.objects):
             if not obj.drawn:  # listed in the text only: no node, no mask id in the image
                 continue
             slot = self._slot(obj.shape, used.get(obj.shape, 0), index)
             used[obj.shape] = used.get(obj.shape, 0) + 1
             self._dress(slot, obj, index)
-            mask_id = index + 1
-            seg[slot.node] = (mask_id & 0xFF, mask_id >> 8, 0)
+            seg[slot.node] = index + 1
+            nodes.append((obj, slot.node))
         for shape, pool in self._pools.items():
             for slot in pool[used.get(shape, 0):]:
                 slot.mesh.is_visible = False
+        self._load_proxies(nodes, scene.lights)
+        self._load_occluders([obj for obj, _ in nodes])
         return seg
+
+    def _load_occluders(self, drawn: list[SceneObject]) -> None:
+        """Centres and radii of the spheres that darken the floor (render.contact)."""
+        self.occluders = (
+            np.array([o.position for o in drawn], float).reshape(-1, 3),
+            np.array([look.CONTACT_REACH * geometry.proxy(self.vocab.shapes[o.shape]).radius
+                      * o.scale for o in drawn], float))
+
+    def _load_proxies(self, nodes: list[tuple[SceneObject, Any]], lights: Sequence[Light],
+                      ) -> None:
+        """Per metal node, the proxy arrays its shading reads: itself, then the NEIGHBOURS
+        other objects that look largest from it (bounding radius over distance)."""
+        proxies = np.zeros((len(nodes), len(PROXY_UNIFORMS), 4), np.float32)
+        centres = np.zeros((len(nodes), 3))
+        radii = np.zeros(len(nodes))
+        for i, (obj, _) in enumerate(nodes):
+            shape = geometry.proxy(self.vocab.shapes[obj.shape])
+            yaw = math.radians(obj.rotation)
+            metallic = self.vocab.materials[obj.material].metallic
+            proxies[i] = ((*obj.position, obj.scale),
+                          (math.cos(yaw), math.sin(yaw), geometry.PROXY_KINDS[shape.kind],
+                           shape.radius),
+                          shape.size,
+                          (*self.vocab.rgb(obj.color), 0.0),
+                          proxy_lighting(np.asarray(obj.position, float), metallic, lights))
+            centres[i], radii[i] = obj.position, shape.radius * obj.scale
+        self._neighbours = {}
+        for i, (obj, node) in enumerate(nodes):
+            if self.vocab.materials[obj.material].metallic <= 0.0:
+                continue  # only metal programs trace proxies (passes.PassRenderer)
+            distance = np.linalg.norm(centres - centres[i], axis=1)
+            looks = np.divide(radii, distance, out=np.full(len(nodes), -1.0),
+                              where=distance > 0)
+            looks[i] = -1.0
+            others = [j for j in np.argsort(-looks, kind="stable") if j != i][:NEIGHBOURS]
+            arrays = np.tile(UNUSED_PROXY[:, None, :], (1, NEIGHBOURS + 1, 1))
+            arrays[:, :len(others) + 1] = proxies[[i, *others]].transpose(1, 0, 2)
+            self._neighbours[node] = arrays
+
+    def shader_defines(self) -> dict[str, int]:
+        """Shader switches for the proxy kinds this vocabulary's shapes need."""
+        kinds = {geometry.proxy(shape).kind for shape in self.vocab.shapes.values()}
+        return {define: 1 for kind, define in (("cone", "PROXY_CONES"), ("torus", "PROXY_TORI"))
+                if kind in kinds}
+
+    def node_uniforms(self, program: Any, node: Any) -> None:
+        """The node's proxy arrays, for metal programs (pyrender's set_uniform sets only
+        single values, so the arrays go straight to GL)."""
+        if node not in self._neighbours:
+            return
+        location = cached_uniform_location(program._program_id, PROXY_UNIFORMS[0])
+        if location == -1:  # not a metal program
+            return
+        for name, values in zip(PROXY_UNIFORMS, self._neighbours[node]):
+            GL.glUniform4fv(cached_uniform_location(program._program_id, name),
+                            NEIGHBOURS + 1, values)
 
     def shadow_view(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         """The key light's shadow matrices for ``scene`` (call after update)."""
@@ -199,14 +300,13 @@ class Stage:
 
     def _update_lights(self, lights: Sequence[Light]) -> None:
         """The 'key' light (or the first) is the shadowed directional light; others are points."""
-        key = next((l for l in lights if l.name == KEY_LIGHT), lights[0] if lights else None)
+        key, points = split_lights(lights)
         if key is not None:
             self.key.intensity = float(key.intensity)
             self.scene.set_pose(self.key_node, _look_from(np.asarray(key.location, float),
                                                           np.zeros(3)))
         else:
             self.key.intensity = 0.0
-        points = [l for l in lights if l is not key]
         while len(self._points) < len(points):
             light = pyrender.PointLight(color=np.ones(3), intensity=0.0)
             name = f"light_{len(self._points) + 1:03d}"

