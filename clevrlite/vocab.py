@@ -196,9 +196,8 @@ def _number(value: Any) -> bool:
 
 def _parse_material(name: str, value: Any, where: str) -> Material:
     if isinstance(value, str):  # CLEVR's format: a Blender material name
-        value = {"rubber": {"metallic": 0.0, "roughness": 0.85},
-                 "metal": {"metallic": 1.0, "roughness": 0.25}}.get(
-                     _CLEVR_MATERIAL_ASSETS.get(value.lower(), ""), value)
+        value = _read_json(DEFAULT_PROPERTIES)["materials"].get(
+            _CLEVR_MATERIAL_ASSETS.get(value.lower(), ""), value)
     if (isinstance(value, dict) and _number(value.get("metallic"))
             and _number(value.get("roughness"))
             and 0 <= value["metallic"] <= 1 and 0 <= value["roughness"] <= 1):
