@@ -27,8 +27,10 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+import numpy as np
 import pyrender.shader_program as shader_program
 from OpenGL import GL
+from OpenGL.raw.GL.VERSION import GL_2_0 as raw_gl
 from pyrender.shader_program import ShaderProgramCache
 
 from clevrlite.render import look
@@ -414,8 +416,15 @@ void main()
 #else
 void main()
 {
-    vec3 color = floor_radiance(frag_position, key_visibility_soft(frag_position));
+    // One filtered shadow read: the floor shows the key shadow's edge at its sharpest, and
+    // it is most of the image, so each read costs (about 1 ms a frame on llvmpipe).
+    vec3 color = floor_radiance(frag_position, key_visibility(frag_position));
+#ifdef FLOOR_GREY
+    // Grey floor, ambient and (white) lights: one channel to encode, not three.
+    frag_color = vec4(vec3(pow(clamp(color.g, 0.0, 1.0), 1.0 / 2.2)), 1.0);
+#else
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+#endif
     frag_id = vec4(object_id, 0.0, 0.0);
 }
 #endif
@@ -449,7 +458,12 @@ def _constants() -> dict[str, str]:
         "CONTACT_CUTOFF": f"{look.CONTACT_CUTOFF:.5f}",
         "REFLECTION_EDGE": f"{look.REFLECTION_EDGE:.5f}",
         "NEIGHBOURS": str(NEIGHBOURS),
+        **({"FLOOR_GREY": "1"} if _grey(look.FLOOR_RGB) and _grey(look.AMBIENT_RGB) else {}),
     }
+
+
+def _grey(rgb: tuple[float, float, float]) -> bool:
+    return rgb[0] == rgb[1] == rgb[2]
 
 
 def shader_source(name: str, defines: dict[str, Any]) -> str:
@@ -466,8 +480,9 @@ _SOURCES = {"mesh.vert": _VERTEX, "mesh.frag": _FRAGMENT}
 class ClevrProgramCache(ShaderProgramCache):
     """pyrender's shader cache, compiling clevrlite's fragment shader in place of mesh.frag.
 
-    It also memoises uniform locations: pyrender asks GL for every uniform's location on
-    every set (hundreds per frame), which is pure Python/GL-call overhead on a software GL.
+    It also makes pyrender's uniform setting cheaper (``set_uniform``): pyrender asks GL for
+    every uniform's location on every set (about 160 sets a frame), which is pure Python and
+    GL-call overhead on a software GL; locations are memoised instead.
     """
 
     def __init__(self, defines: dict[str, Any] | None = None) -> None:
@@ -475,6 +490,7 @@ class ClevrProgramCache(ShaderProgramCache):
         self.defines = dict(defines or {})  # added to every colour program (see passes.py)
         self.mirror = False  # compile the next colour program with traced reflections
         shader_program.glGetUniformLocation = cached_uniform_location
+        shader_program.ShaderProgram.set_uniform = set_uniform
 
     def get_program(self, vertex_shader: str, fragment_shader: str,
                     geometry_shader: str | None = None, defines: dict | None = None) -> Any:
@@ -500,6 +516,33 @@ def cached_uniform_location(program_id: int, name: str) -> int:
     if location is None:
         location = _uniform_locations[key] = int(GL.glGetUniformLocation(program_id, name))
     return location
+
+
+_pyrender_set_uniform = shader_program.ShaderProgram.set_uniform
+_VECTOR_SETTERS = {1: raw_gl.glUniform1fv, 2: raw_gl.glUniform2fv, 3: raw_gl.glUniform3fv,
+                   4: raw_gl.glUniform4fv}
+
+
+def set_uniform(program: Any, name: str, value: Any, unsigned: bool = False) -> None:
+    """pyrender's ShaderProgram.set_uniform with the same effect, faster for what a frame sets:
+    the location memoised, names the shader lacks skipped at once (pyrender raises and
+    swallows an exception for each), and float vectors, 4x4 matrices and floats passed to
+    PyOpenGL's raw entry points. Anything else goes to pyrender's own method."""
+    location = cached_uniform_location(program._program_id, name)
+    if location == -1:
+        return
+    if type(value) is np.ndarray and value.dtype.kind == "f" and not unsigned:
+        if value.shape == (4, 4):
+            raw_gl.glUniformMatrix4fv(location, 1, GL.GL_TRUE,
+                                      np.ascontiguousarray(value, np.float32))
+            return
+        if value.ndim == 1 and value.shape[0] in _VECTOR_SETTERS:
+            _VECTOR_SETTERS[value.shape[0]](location, 1, np.ascontiguousarray(value, np.float32))
+            return
+    elif type(value) is float:
+        raw_gl.glUniform1f(location, value)
+        return
+    _pyrender_set_uniform(program, name, value, unsigned)
 
 
 def _loader(load: Callable[[str], str], defines: dict[str, Any]) -> Callable[[str], str]:
