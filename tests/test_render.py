@@ -131,6 +131,32 @@ def test_import_loads_no_gl():
     assert out.returncode == 0, out.stderr
 
 
+def test_render_processes_defer_trimesh_until_used(tmp_path):
+    """A renderer is made without trimesh's package (0.8 s of imports); mesh files still load."""
+    out = run_python(f"""
+        import sys
+        from clevrlite.render import Renderer, geometry
+        from clevrlite.vocab import load_vocabulary
+        with Renderer(64, 48, load_vocabulary()) as renderer:
+            assert 'pyrender' in sys.modules
+            assert 'trimesh.base' not in sys.modules and 'trimesh.exchange' not in sys.modules
+            import trimesh
+            trimesh.creation.box(extents=(2.0, 2.0, 2.0)).export({str(tmp_path / "box.obj")!r})
+            mesh = geometry.from_file({str(tmp_path / "box.obj")!r})
+            assert abs(mesh.rest_height - 2 ** -0.5) < 1e-6
+        import pyrender
+        try:
+            pyrender.Viewer(None)
+        except RuntimeError as exc:
+            assert "separate process" in str(exc)
+        else:
+            raise AssertionError("the stand-in viewer opened")
+    """)
+    if "no OpenGL context" in out.stderr or "GLUnavailableError" in out.stderr:
+        pytest.skip("no OpenGL context on this machine")
+    assert out.returncode == 0, out.stderr
+
+
 def test_unknown_backend_is_a_usage_error():
     assert BACKENDS == ("auto", "egl", "osmesa")
     with pytest.raises(UsageError, match="auto, egl, osmesa"):
@@ -284,6 +310,61 @@ def test_metal_differs_from_rubber(renderer, shape):
     rubber, metal = lum[erode(result.mask == 1)], lum[erode(result.mask == 2)]
     assert np.percentile(metal, 99) > np.percentile(rubber, 99) + 20
     assert metal.std() > 1.5 * rubber.std()
+
+
+@pytest.mark.parametrize("shape", ["sphere", "cube", "cylinder"])
+def test_metal_mirrors_its_neighbours(renderer, shape):
+    """A red cube in front of a gray object shows in it when it is metal, never when rubber."""
+    red = obj("cube", "red", "rubber", "large", 0.3, -2.2, 10.0)
+    reddened = {}
+    for material in ("metal", "rubber"):
+        centre = obj(shape, "gray", material, "large", 0.0, 0.0, 20.0)
+        alone, both = renderer.render(scene([centre])), renderer.render(scene([centre, red]))
+        inside = erode((alone.mask == 1) & (both.mask == 1), 2)
+        a, b = alone.rgb.astype(int), both.rgb.astype(int)
+        gain = (b[..., 0] - b[..., 2]) - (a[..., 0] - a[..., 2])
+        reddened[material] = int((gain[inside] > 12).sum())
+    assert reddened["metal"] >= 50, reddened
+    assert reddened["rubber"] == 0, reddened
+
+
+def floor_points(cam: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """World x, y where each pixel centre's ray meets the floor (NaN above the horizon)."""
+    right, down, forward = cam.axes()
+    k = cam.intrinsics()
+    u = (np.arange(cam.width) + 0.5 - k[0, 2]) / k[0, 0]
+    v = (np.arange(cam.height) + 0.5 - k[1, 2]) / k[1, 1]
+    rays = forward + u[None, :, None] * right + v[:, None, None] * down
+    t = -cam.location[2] / np.where(rays[..., 2] < 0, rays[..., 2], np.nan)
+    return cam.location[0] + t * rays[..., 0], cam.location[1] + t * rays[..., 1]
+
+
+def test_floor_darkens_where_objects_meet_it(renderer, monkeypatch):
+    """Floor pixels lose light by the documented sphere-occlusion formula; objects keep theirs."""
+    from clevrlite.render import look
+    ball = obj("sphere", "blue", "rubber", "large", 0.0, 0.0)
+    sc = scene([ball])
+    darkened = renderer.render(sc)
+    monkeypatch.setattr(look, "CONTACT_STRENGTH", 0.0)
+    plain = renderer.render(sc)
+    assert np.array_equal(darkened.mask, plain.mask)
+    objects = erode(plain.mask > 0, 2)
+    assert np.array_equal(darkened.rgb[objects], plain.rgb[objects])
+
+    x, y = floor_points(sc.camera)
+    cx, cy, cz = ball.position
+    radius = 0.85 * ball.scale  # look.CONTACT_REACH bounding radii (a unit sphere's is 1)
+    d = np.sqrt((x - cx) ** 2 + (y - cy) ** 2 + cz ** 2)
+    share = radius ** 2 * cz / d ** 3
+    kept = 1.0 - 0.6 / 0.85 * np.clip(share - 0.15, 0.0, 0.85)  # strength 0.6, cutoff 0.15
+    floor = erode(plain.mask == 0, 2)
+    expected = plain.rgb.astype(float) * (kept ** (1 / 2.2))[..., None]
+    error = np.abs(darkened.rgb.astype(float) - expected)[floor]
+    assert error.max() <= 1.5
+    touched = floor & (kept < 0.9)
+    assert touched.sum() > 200  # a visible band around the base, not a few pixels
+    lum = darkened.rgb.astype(float).mean(-1), plain.rgb.astype(float).mean(-1)
+    assert (lum[0][touched] / lum[1][touched]).min() < 0.9  # clearly darker at the base
 
 
 def test_rendering_is_deterministic(renderer):

@@ -127,6 +127,18 @@ def test_sigterm_stops_cleanly_and_resume_finishes_to_the_same_bytes(tmp_path):
     assert tree(stopped) == tree(whole)
 
 
+def test_full_size_scenes_are_the_same_bytes_whatever_the_worker_count(tmp_path):
+    """At the default size, with metal reflections and contact darkening in play."""
+    runs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        proc = cli("render", "--count", "6", "--seed", "3", "--workers", workers, "--quiet",
+                   "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        runs[workers] = tree(out)
+    assert len(runs["1"]) > 20 and runs["1"] == runs["2"]
+
+
 def test_one_worker_renders_in_a_child_process(tmp_path):
     code = (
         "import sys\n"
