@@ -7,7 +7,7 @@ GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri
 .PHONY: demo test bench install gl-deps clean
 
 demo: install
-	$(BIN)/clevrlite render --count 8 --out out/demo
+	$(BIN)/clevrlite render --count 8 --out out/demo --overwrite
 	@echo "images in out/demo/images, masks in out/demo/masks, scene JSON in out/demo/scenes"
 
 test: install

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from clevrlite import png
 from clevrlite.bench.prompts import build_prompt
 from clevrlite.bench.roles import Roles, withheld
 from clevrlite.runs import fsutil
@@ -166,8 +167,6 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _write_placeholder(path: Path, size: tuple[int, int]) -> None:
-    from clevrlite import png
-
     if not path.exists():
         width, height = size
         fsutil.write_bytes(path, png.encode(np.zeros((height, width, 3), np.uint8)))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clevrlite import png
 from clevrlite.export.source import (ground_truth, image_paths, instances, open_benchmark,
                                      split_files)
 
@@ -33,8 +34,6 @@ def dataset_name(suite: str) -> str:
 def export_vlmevalkit(src: Path, dest: Path, split: str = "all") -> dict[str, int]:
     """Write the TSV of benchmark ``src`` into the (empty) ``dest``, streaming."""
     info = open_benchmark(src)
-    from clevrlite import png
-
     placeholder = base64.b64encode(png.encode(np.zeros((info.height, info.width, 3),
                                                        np.uint8))).decode("ascii")
     counts: dict[str, int] = {}
