@@ -17,6 +17,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_solver.py
 	$(BIN)/python benchmarks/bench_rewards.py
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/legibility.py
 
 install: gl-deps $(BIN)/.installed
 

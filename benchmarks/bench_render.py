@@ -23,7 +23,7 @@ from clevrlite.runs.dataset import RenderOptions, SceneMaker, render_dataset, wr
 from clevrlite.placement import PlacementOptions  # noqa: E402
 from clevrlite.vocab import load_vocabulary  # noqa: E402
 
-BLENDER_SECONDS_PER_IMAGE = 60.4  # CLEVR's generator, 480x320, 512 samples, 2-core CPU
+BLENDER_SECONDS_PER_IMAGE = 112.0  # CLEVR's generator, 480x320, 512 samples, on this 2-core machine (issue 18)
 
 
 def peak_rss_mib(children: bool) -> float:
