@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -93,14 +93,21 @@ def _absent_problems(objects: list[dict], name: str, lookalike: str | None, wher
     return problems
 
 
+def _with_scenes(out: Path, records: Iterable[dict[str, Any]],
+                 ) -> Iterator[tuple[dict[str, Any], dict, dict[int, list[int]] | None, list[str]]]:
+    """Each instance with its scene's JSON, its mask's boxes and what is wrong with those."""
+    scenes = _Scenes(out)
+    for inst in records:
+        data, boxes = scenes.get(inst["scene_id"])
+        yield inst, data, boxes, _check_scene_boxes(data, boxes, inst["id"])
+
+
 def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
     """Every broken guarantee of a grounding suite's instances (empty when none)."""
-    scenes, problems = _Scenes(out), []
-    for inst in records:
-        where = inst["id"]
-        data, boxes = scenes.get(inst["scene_id"])
-        objects = data["objects"]
-        problems += _check_scene_boxes(data, boxes, where)
+    problems: list[str] = []
+    for inst, data, boxes, box_problems in _with_scenes(out, records):
+        where, objects = inst["id"], data["objects"]
+        problems += box_problems
         undrawn = [o["name"] for o in objects if not o.get("drawn", True)]
         if undrawn != [inst["absent_object"]]:
             problems.append(f"{where}: absent objects {undrawn}, expected "
@@ -132,14 +139,12 @@ def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
 
 def check_gmner(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
     """Every broken guarantee of gmner instances (empty when none)."""
-    scenes, problems = _Scenes(out), []
-    for inst in records:
-        where = inst["id"]
-        data, boxes = scenes.get(inst["scene_id"])
-        objects = data["objects"]
+    problems: list[str] = []
+    for inst, data, boxes, box_problems in _with_scenes(out, records):
+        where, objects = inst["id"], data["objects"]
         by_name = {o["name"]: o for o in objects}
         drawn = [o for o in objects if o.get("drawn", True)]
-        problems += _check_scene_boxes(data, boxes, where)
+        problems += box_problems
         for e in inst["entities"]:
             if inst["text"][e["start"]:e["end"]] != e["entity"]:
                 problems.append(f"{where}: offsets {e['start']}:{e['end']} do not slice "
