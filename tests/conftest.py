@@ -12,6 +12,15 @@ def lines(out, name):
 
 
 @pytest.fixture(scope="session")
+def mate(tmp_path_factory):
+    """A small benchmark of MATE's tasks: (dir, None, every instance)."""
+    out = tmp_path_factory.mktemp("mate") / "bench"
+    build_benchmark(BenchmarkOptions(out=out, size=24, unimodal_size=12, n_objects=(3, 5),
+                                     workers=1))
+    return out, None, lines(out, "cross_modal.jsonl") + lines(out, "unimodal.jsonl")
+
+
+@pytest.fixture(scope="session")
 def grounding(tmp_path_factory):
     """A small grounding benchmark: (dir, stats, every instance)."""
     out = tmp_path_factory.mktemp("grounding") / "bench"

@@ -21,18 +21,6 @@ from clevrlite.scoring.rewards import trl_reward, verl_compute_score
 datasets = pytest.importorskip("datasets")
 
 
-@pytest.fixture(scope="module")
-def mate(tmp_path_factory):
-    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
-
-    out = tmp_path_factory.mktemp("mate") / "bench"
-    build_benchmark(BenchmarkOptions(out=out, size=12, unimodal_size=6, n_objects=(3, 4),
-                                     workers=1))
-    rows = [json.loads(l) for f in ("cross_modal.jsonl", "unimodal.jsonl")
-            for l in (out / f).read_text().splitlines()]
-    return out, None, rows
-
-
 SUITES = ["mate", "grounding", "gmner"]
 
 

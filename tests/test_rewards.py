@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 from clevrlite.scoring import rewards
 from clevrlite.scoring.answers import _last_answer_object, _only_json_answer
 from clevrlite.scoring.baselines import baseline_predictions
@@ -18,16 +17,6 @@ from clevrlite.scoring.judge import Entities, _count_matched, _count_unique, _go
 PARTS = {"mate": {"format", "answer"}, "grounding": {"format", "answer", "iou"},
          "gmner": {"format", "count", "span", "type", "entailment", "grounding",
                    "grounding_iou"}}
-
-
-@pytest.fixture(scope="module")
-def mate(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mate") / "bench"
-    build_benchmark(BenchmarkOptions(out=out, size=24, unimodal_size=12, n_objects=(3, 5),
-                                     workers=1))
-    insts = [json.loads(l) for f in ("cross_modal.jsonl", "unimodal.jsonl")
-             for l in (out / f).read_text().splitlines()]
-    return out, None, insts
 
 
 def spoiled(raw: str, rng: random.Random) -> str:
