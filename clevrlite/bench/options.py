@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clevrlite.bench.mate_files import SHOTS_NEEDED
 from clevrlite.bench.presets import get_preset
-from clevrlite.runs.executors import ExecutorOptions
+from clevrlite.runs.executors import CONTROL_FIELDS, RunControls
 
 # Options that choose where and how a build runs, not what it writes (left out of
 # manifest.json).
-NOT_DECIDING = ("out", "workers", "backend", "properties", "resume", "overwrite", "executor")
+NOT_DECIDING = ("out", *CONTROL_FIELDS)
 
 
 @dataclass(frozen=True)
-class BenchmarkOptions:
+class BenchmarkOptions(RunControls):
     """Everything a benchmark build needs; the CLI maps its flags onto these."""
 
     out: Path = Path("benchmark")
@@ -30,10 +30,6 @@ class BenchmarkOptions:
     fmt: str = "json"
     precision: int | str = 2
     balance_linking: bool = False
-    workers: int = 1
-    backend: str = "auto"
-    properties: str | None = None
-    resume: bool = False
     width: int = 480
     height: int = 320
     min_pixels: int = 200
@@ -41,8 +37,6 @@ class BenchmarkOptions:
     mate_compat: bool = False
     preset: str | None = None
     suite: str = "mate"  # mate, grounding or gmner (DESIGN 8)
-    overwrite: bool = False
-    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
 
     def deciding(self, vocabulary: dict[str, Any]) -> dict[str, Any]:
         """The options that decide the benchmark's bytes (manifest.json)."""

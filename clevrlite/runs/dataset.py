@@ -18,7 +18,7 @@ import numpy as np
 
 from clevrlite import __version__, png, serialize
 from clevrlite.runs import fsutil, manifest
-from clevrlite.runs.executors import ExecutorOptions, make_pool
+from clevrlite.runs.executors import RunControls, make_pool
 from clevrlite.annotate import annotate, smallest_visible
 from clevrlite.errors import PlacementError, UsageError
 from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng
@@ -38,7 +38,7 @@ SCENE_BUDGET = 30.0
 
 
 @dataclass(frozen=True)
-class RenderOptions:
+class RenderOptions(RunControls):
     """Everything a render run needs; the CLI maps its flags one to one onto these."""
 
     out: Path = Path("out")
@@ -47,14 +47,8 @@ class RenderOptions:
     start_index: int = 0
     placement: PlacementOptions = field(default_factory=PlacementOptions)
     formats: tuple[str, ...] = serialize.FORMATS
-    workers: int = 1
-    backend: str = "auto"
-    properties: str | None = None
-    resume: bool = False
     min_pixels: int = 200
     max_visibility_tries: int = 50
-    overwrite: bool = False
-    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
 
     def deciding(self, vocab: Vocabulary) -> dict[str, Any]:
         """The options that decide a scene's bytes (manifest.json): not which scenes."""

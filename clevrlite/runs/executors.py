@@ -6,7 +6,7 @@ clevrlite.runs.ray_pool.RayPool), so render and benchmark runs do not care which
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from clevrlite.errors import UsageError
@@ -34,6 +34,22 @@ class ExecutorOptions:
             raise UsageError("--gpus spreads local workers; on Ray use --gpus-per-worker")
         if self.gpus_per_worker < 0:
             raise UsageError(f"--gpus-per-worker must be 0 or more, got {self.gpus_per_worker}")
+
+
+@dataclass(frozen=True)
+class RunControls:
+    """How and where a render run or benchmark build goes, never what it writes: the fields
+    that its manifest.json leaves out (a run may resume with other values of these)."""
+
+    workers: int = 1
+    backend: str = "auto"
+    properties: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+
+
+CONTROL_FIELDS = tuple(f.name for f in fields(RunControls))
 
 
 def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any]) -> Any:
