@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clevrlite.runs.dataset import RenderOptions, SceneMaker, render_dataset, write_scene  # noqa: E402
+from clevrlite.pipeline import SceneMaker  # noqa: E402
+from clevrlite.runs.dataset import RenderOptions, render_dataset, write_scene  # noqa: E402
 from clevrlite.placement import PlacementOptions  # noqa: E402
 from clevrlite.vocab import load_vocabulary  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark  # noqa: E402
 from clevrlite.scoring import rewards  # noqa: E402
 from clevrlite.scoring.baselines import baseline_predictions  # noqa: E402
-from clevrlite.scoring.evaluate import load_instances  # noqa: E402
+from clevrlite.bench.reader import load_instances  # noqa: E402
 
 TARGET = 20000.0
 KINDS = {"gmner": ("oracle", "lookalike", "random", "text-only"),

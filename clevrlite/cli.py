@@ -278,14 +278,14 @@ def doctor(backend, as_json) -> None:
               help="Also plot the breakdowns (by object count, by condition) to this PNG.")
 def score(benchmark_dir, predictions, mode, split, as_json, box_format, plot) -> None:
     """Score model predictions against a benchmark, with breakdowns."""
-    from clevrlite.scoring import evaluate
+    from clevrlite.scoring.evaluate import score as score_predictions
+    from clevrlite.scoring.output import format_table, plot_accuracy
 
-    report = evaluate.score(benchmark_dir, predictions, mode=mode, split=split,
-                            box_format=box_format)
+    report = score_predictions(benchmark_dir, predictions, mode=mode, split=split,
+                               box_format=box_format)
     if plot is not None:
-        evaluate.plot_accuracy(report, plot)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json
-               else evaluate.format_table(report))
+        plot_accuracy(report, plot)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_table(report))
 
 
 @cli.command()

@@ -14,7 +14,7 @@ is zero exactly when every rule holds:
 - each object's bounding sphere inside the camera's frame, so none is cut off;
 - an estimate of each object's visible pixels, from screen boxes of the objects and of the
   nearer ones covering them, at least ``min_pixels`` with room to spare. The final mask still
-  decides (dataset.SceneMaker re-places when an object shows too little); the estimate makes
+  decides (pipeline.SceneMaker re-places when an object shows too little); the estimate makes
   that rare instead of the rule.
 
 Scores are updated incrementally: a swap moves two objects, so only their rows and columns of

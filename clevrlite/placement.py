@@ -20,7 +20,7 @@ import numpy as np
 from clevrlite.errors import PlacementError
 from clevrlite.crowd import (Bodies, Ranges, largest_pixels, place_crowd, spread_ranges,
                              square_around)
-from clevrlite.render.geometry import rest_height, unit_mesh  # pure numpy: mesh proportions
+from clevrlite.meshes import rest_height, unit_mesh
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
 

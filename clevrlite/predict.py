@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clevrlite.errors import ClevrliteError, UsageError
-from clevrlite.scoring.evaluate import load_instances
+from clevrlite.bench.reader import load_instances
 
 NEEDS_OPENAI = ("predict needs the openai client library: pip install 'clevrlite[predict]'")
 RETRY_STATUS = (408, 409, 429)  # and every 5xx

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.errors import UsageError
-from clevrlite.scoring.evaluate import PLOT_NEEDS_MATPLOTLIB, format_table, plot_accuracy, score
+from clevrlite.scoring.evaluate import score
+from clevrlite.scoring.output import PLOT_NEEDS_MATPLOTLIB, format_table, plot_accuracy
 
 
 def obj(i, shape, color, material, size, scale, coords, rotation):

@@ -9,7 +9,7 @@ import pytest
 
 from clevrlite.errors import PlacementError
 from clevrlite.placement import CAMERA_LOCATION, LIGHTS, PlacementOptions, sample_scene
-from clevrlite.render.geometry import unit_mesh
+from clevrlite.meshes import unit_mesh
 from clevrlite.vocab import load_vocabulary
 
 VOCAB = load_vocabulary()

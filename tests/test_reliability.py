@@ -21,7 +21,8 @@ from typing import Iterator
 
 import pytest
 
-from clevrlite.runs import fsutil, pool
+from clevrlite import fsutil
+from clevrlite.runs import pool
 from clevrlite.errors import ClevrliteError
 
 SMALL = ["--width", "160", "--height", "120", "--min-pixels", "20", "--quiet"]

@@ -21,7 +21,7 @@ import pytest
 
 from clevrlite.errors import ClevrliteError, GLUnavailableError, UsageError
 from clevrlite.render import BACKENDS, Renderer, gl_info, rest_height
-from clevrlite.render import geometry
+from clevrlite import meshes
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Shape, Vocabulary, load_vocabulary
 
@@ -136,14 +136,15 @@ def test_render_processes_defer_trimesh_until_used(tmp_path):
     """A renderer is made without trimesh's package (0.8 s of imports); mesh files still load."""
     out = run_python(f"""
         import sys
-        from clevrlite.render import Renderer, geometry
+        from clevrlite import meshes
+        from clevrlite.render import Renderer
         from clevrlite.vocab import load_vocabulary
         with Renderer(64, 48, load_vocabulary()) as renderer:
             assert 'pyrender' in sys.modules
             assert 'trimesh.base' not in sys.modules and 'trimesh.exchange' not in sys.modules
             import trimesh
             trimesh.creation.box(extents=(2.0, 2.0, 2.0)).export({str(tmp_path / "box.obj")!r})
-            mesh = geometry.from_file({str(tmp_path / "box.obj")!r})
+            mesh = meshes.from_file({str(tmp_path / "box.obj")!r})
             assert abs(mesh.rest_height - 2 ** -0.5) < 1e-6
         import pyrender
         try:
@@ -166,7 +167,7 @@ def test_unknown_backend_is_a_usage_error():
 
 @pytest.mark.parametrize("name", ["cube", "sphere", "cylinder", "cone", "torus"])
 def test_unit_meshes_fit_the_footprint_and_rest_on_the_floor(name):
-    mesh = geometry.unit_mesh(Shape(name, primitive=name))
+    mesh = meshes.unit_mesh(Shape(name, primitive=name))
     radius = np.linalg.norm(mesh.positions[:, :2], axis=1).max()
     assert 0.95 <= radius <= 1.0 + 1e-6
     assert mesh.positions[:, 2].min() == pytest.approx(-mesh.rest_height, abs=1e-6)
@@ -188,7 +189,7 @@ def test_mesh_file_is_normalised(tmp_path):
     box.apply_translation((10.0, -3.0, 5.0))
     path = tmp_path / "brick.obj"
     box.export(path)
-    mesh = geometry.from_file(str(path))
+    mesh = meshes.from_file(str(path))
     assert np.linalg.norm(mesh.positions[:, :2], axis=1).max() == pytest.approx(1.0)
     assert mesh.rest_height == pytest.approx(3.0 / math.hypot(2.0, 1.0))
     assert mesh.positions[:, 2].min() == pytest.approx(-mesh.rest_height)

@@ -84,7 +84,8 @@ def test_benchmark_directories_do_not_mix_either(tmp_path):
 
 def test_files_are_synced_before_the_index(tmp_path, monkeypatch):
     from clevrlite.placement import PlacementOptions
-    from clevrlite.runs import dataset, fsutil
+    from clevrlite import fsutil
+    from clevrlite.runs import dataset
 
     events = []
     monkeypatch.setattr(fsutil, "sync_tree", lambda root: events.append(("sync", root)))
@@ -240,11 +241,11 @@ def test_a_scene_that_keeps_hiding_objects_stops_at_its_budget(monkeypatch):
     """60 objects at 480x320 place, but some always hide: the scene's budget ends it."""
     from clevrlite.errors import PlacementError
     from clevrlite.placement import PlacementOptions
-    from clevrlite.runs import dataset
+    from clevrlite import pipeline
     from clevrlite.vocab import load_vocabulary
 
-    monkeypatch.setattr(dataset, "SCENE_BUDGET", 3.0)
-    maker = dataset.SceneMaker(load_vocabulary(), PlacementOptions(n_objects=(60, 60)))
+    monkeypatch.setattr(pipeline, "SCENE_BUDGET", 3.0)
+    maker = pipeline.SceneMaker(load_vocabulary(), PlacementOptions(n_objects=(60, 60)))
     try:
         start = time.monotonic()
         with pytest.raises(PlacementError, match="60 objects|could not place 60"):

@@ -31,10 +31,11 @@ from clevrlite.bench.suites import EXAMPLE_EXTRA, get_suite
 from clevrlite.bench.validity import require
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
-from clevrlite.runs import fsutil, manifest
+from clevrlite import fsutil
+from clevrlite.runs import manifest
 from clevrlite.runs.executors import make_pool
 from clevrlite import png
-from clevrlite.runs.dataset import SceneMaker
+from clevrlite.pipeline import SceneMaker
 from clevrlite.scene import scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 

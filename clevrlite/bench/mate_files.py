@@ -27,7 +27,7 @@ import numpy as np
 from clevrlite import png
 from clevrlite.bench.prompts import build_prompt
 from clevrlite.bench.roles import Roles, withheld
-from clevrlite.runs import fsutil
+from clevrlite import fsutil
 from clevrlite.scene import ANNOTATION_KEYS
 from clevrlite.serialize import rounded
 from clevrlite.solver import unique_values

@@ -22,7 +22,7 @@ from PIL import Image
 
 from clevrlite import __version__
 from clevrlite.errors import UsageError
-from clevrlite.runs import fsutil
+from clevrlite import fsutil
 from clevrlite.scene import ANNOTATION_KEYS
 
 NEEDS_COCO = "--to coco needs pycocotools: pip install 'clevrlite[coco]'"

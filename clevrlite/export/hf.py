@@ -19,8 +19,8 @@ from clevrlite import __version__
 from clevrlite.export.parquet import libraries, list_of, write_split
 from clevrlite.export.source import (count, ground_truth, image_paths, image_record,
                                      instances, open_benchmark, split_files)
-from clevrlite.runs import fsutil
-from clevrlite.scoring.evaluate import BenchmarkInfo
+from clevrlite import fsutil
+from clevrlite.bench.reader import BenchmarkInfo
 
 TEXT = ("id", "scene_id", "split", "task", "pointer_attribute", "target_attribute",
         "target_object", "scene_text", "scene_format", "question", "prompt", "rationale",

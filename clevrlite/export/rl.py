@@ -22,7 +22,7 @@ from typing import Any
 from clevrlite.export.parquet import libraries, list_of, write_split
 from clevrlite.export.source import (count, ground_truth, image_paths, image_record,
                                      instances, open_benchmark, split_files)
-from clevrlite.scoring.evaluate import BenchmarkInfo
+from clevrlite.bench.reader import BenchmarkInfo
 
 ABILITY = {"mate": "cross-modal entity linking", "grounding": "visual grounding",
            "gmner": "grounded entity recognition"}

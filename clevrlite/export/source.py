@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clevrlite.errors import UsageError
-from clevrlite.scoring.evaluate import BenchmarkInfo, benchmark_info
+from clevrlite.bench.reader import BenchmarkInfo, benchmark_info
 
 # Instance fields the judge reads (clevrlite.scoring.judge), kept in ground_truth.
 JUDGED = ("id", "task", "target_attribute", "answer", "precision", "condition", "entities",

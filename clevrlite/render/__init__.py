@@ -7,7 +7,7 @@ Use one Renderer per process and reuse it for every scene.
 """
 
 from clevrlite.render.backend import BACKENDS
-from clevrlite.render.geometry import rest_height
+from clevrlite.meshes import rest_height
 from clevrlite.render.look import DEFAULT_INTENSITIES
 from clevrlite.render.renderer import Renderer, RenderResult, gl_info
 

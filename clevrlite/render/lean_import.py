@@ -7,7 +7,7 @@
 Every worker process pays the import, so it delays the first image and each run's start.
 
 ``defer()`` registers trimesh as a package whose submodules import as usual but whose own
-``__init__`` runs on the first use of its API (``trimesh.load`` in geometry.from_file), and a
+``__init__`` runs on the first use of its API (``trimesh.load`` in meshes.from_file), and a
 ``pyrender.viewer`` whose Viewer says how to get the real one. Call it before the first
 ``import pyrender``; it leaves modules that are already imported alone.
 """

@@ -98,7 +98,7 @@ uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 uniform vec2 object_id;  // the mask id's low and high byte, over 255
 
-// A metal object and its neighbours as analytic proxies (render.geometry.Proxy), set per
+// A metal object and its neighbours as analytic proxies (clevrlite.meshes.Proxy), set per
 // node: index 0 is the object itself (for its contact darkening on the floor it mirrors),
 // then the others it reflects. Loops run over all NEIGHBOURS, which compiles them unrolled
 // with constant indices (far faster on llvmpipe than indexing by a uniform count); unused

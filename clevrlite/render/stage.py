@@ -17,7 +17,8 @@ import pyrender
 from OpenGL import GL
 
 from clevrlite.errors import UsageError
-from clevrlite.render import geometry, look
+from clevrlite import meshes
+from clevrlite.render import look
 from clevrlite.render.passes import ShadowTexture
 from clevrlite.render.shaders import NEIGHBOURS, cached_uniform_location
 from clevrlite.scene import Camera, Light, Scene, SceneObject
@@ -124,7 +125,7 @@ def proxy_lighting(centre: np.ndarray, metallic: float, lights: Sequence[Light],
 class _Slot:
     """One pooled object node: its mesh (with its own material) and node."""
 
-    def __init__(self, scene: pyrender.Scene, unit: geometry.UnitMesh) -> None:
+    def __init__(self, scene: pyrender.Scene, unit: meshes.UnitMesh) -> None:
         self.material = pyrender.MetallicRoughnessMaterial(
             baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=1.0)
         primitive = pyrender.Primitive(positions=unit.positions, normals=unit.normals,
@@ -213,7 +214,7 @@ class Stage:
         """Centres and radii of the spheres that darken the floor (render.contact)."""
         self.occluders = (
             np.array([o.position for o in drawn], float).reshape(-1, 3),
-            np.array([look.CONTACT_REACH * geometry.proxy(self.vocab.shapes[o.shape]).radius
+            np.array([look.CONTACT_REACH * meshes.proxy(self.vocab.shapes[o.shape]).radius
                       * o.scale for o in drawn], float))
 
     def _load_proxies(self, nodes: list[tuple[SceneObject, Any]], lights: Sequence[Light],
@@ -224,11 +225,11 @@ class Stage:
         centres = np.zeros((len(nodes), 3))
         radii = np.zeros(len(nodes))
         for i, (obj, _) in enumerate(nodes):
-            shape = geometry.proxy(self.vocab.shapes[obj.shape])
+            shape = meshes.proxy(self.vocab.shapes[obj.shape])
             yaw = math.radians(obj.rotation)
             metallic = self.vocab.materials[obj.material].metallic
             proxies[i] = ((*obj.position, obj.scale),
-                          (math.cos(yaw), math.sin(yaw), geometry.PROXY_KINDS[shape.kind],
+                          (math.cos(yaw), math.sin(yaw), meshes.PROXY_KINDS[shape.kind],
                            shape.radius),
                           shape.size,
                           (*self.vocab.rgb(obj.color), 0.0),
@@ -249,7 +250,7 @@ class Stage:
 
     def shader_defines(self) -> dict[str, int]:
         """Shader switches for the proxy kinds this vocabulary's shapes need."""
-        kinds = {geometry.proxy(shape).kind for shape in self.vocab.shapes.values()}
+        kinds = {meshes.proxy(shape).kind for shape in self.vocab.shapes.values()}
         return {define: 1 for kind, define in (("cone", "PROXY_CONES"), ("torus", "PROXY_TORI"))
                 if kind in kinds}
 
@@ -269,7 +270,7 @@ class Stage:
         """The key light's shadow matrices for ``scene`` (call after update)."""
         drawn = [o for o in scene.objects if o.drawn]
         centres = np.array([o.position for o in drawn], float).reshape(-1, 3)
-        radii = np.array([geometry.unit_mesh(self.vocab.shapes[o.shape]).radius * o.scale
+        radii = np.array([meshes.unit_mesh(self.vocab.shapes[o.shape]).radius * o.scale
                           for o in drawn], float)
         return shadow_view(self.scene.get_pose(self.key_node), centres, radii)
 
@@ -280,7 +281,7 @@ class Stage:
                              f"lacks; known: {', '.join(self.vocab.shapes)}")
         pool = self._pools.setdefault(shape_name, [])
         while len(pool) <= rank:
-            pool.append(_Slot(self.scene, geometry.unit_mesh(shape)))
+            pool.append(_Slot(self.scene, meshes.unit_mesh(shape)))
         return pool[rank]
 
     def _dress(self, slot: _Slot, obj: SceneObject, index: int) -> None:

@@ -1,40 +1,35 @@
-"""Writing render runs: file layout (DESIGN 4.4), atomic writes, resume and the worker pool.
+"""Render runs (DESIGN 4.4): options, the file layout of each scene, resume, the index file.
 
-Each worker process owns one renderer (clevrlite.runs.pool), made on its first scene and reused.
-Every scene depends only on (seed, index, options), so the files are byte-identical whatever the
-number of workers. A scene's JSON is written last and marks the scene as complete for --resume.
+Scenes come from the pipeline (clevrlite.pipeline), one SceneMaker per worker (the pool is
+clevrlite.runs.executors'). Every scene depends only on (seed, index, options), so the files
+are byte-identical whatever the number of workers. Each file is written atomically
+(clevrlite.fsutil) and a scene's JSON last, which marks the scene as complete for --resume.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import numpy as np
-
-from clevrlite import __version__, png, serialize
-from clevrlite.runs import fsutil, manifest
+from clevrlite import __version__, fsutil, png, serialize
+from clevrlite.errors import UsageError
+from clevrlite.pipeline import SceneMaker
+from clevrlite.placement import PlacementOptions
+from clevrlite.runs import manifest
 from clevrlite.runs.executors import RunControls, make_pool
-from clevrlite.annotate import annotate, smallest_visible
-from clevrlite.errors import PlacementError, UsageError
-from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng
-from clevrlite.scene import Scene, SceneObject, scene_stem
+from clevrlite.scene import Scene, scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
-# zlib level 1 is several times faster than Pillow's default 6 on rendered images and the
-# files are only slightly larger (benchmarks/RESULTS.md has the measurement).
 SUBDIRS = ("images", "masks", "scenes", "text")
 # What a render run writes into its --out (what --overwrite clears).
 OWN = (*SUBDIRS, "scenes.json", manifest.MANIFEST)
 # The largest image side every supported driver can render (GL_MAX_RENDERBUFFER_SIZE of
 # Mesa llvmpipe; GPUs allow at least as much). Larger sizes failed deep inside OpenGL.
 MAX_IMAGE_SIDE = 16384
-# Seconds one scene may spend on placing and re-placing before the run stops with an error.
-SCENE_BUDGET = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,74 +61,6 @@ class RunSummary:
     rendered: int = 0
     skipped: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
-
-
-class SceneMaker:
-    """Makes finished scenes in one process: sampled, placed, rendered, annotated, visible."""
-
-    def __init__(self, vocab: Vocabulary, placement: PlacementOptions, backend: str = "auto",
-                 min_pixels: int = 200, max_visibility_tries: int = 50) -> None:
-        from clevrlite.render import Renderer  # GL is only touched once a maker exists
-
-        self.vocab = vocab
-        self.placement = placement
-        self.min_pixels = min_pixels
-        self.max_visibility_tries = max_visibility_tries
-        self.renderer = Renderer(placement.width, placement.height, vocab, backend=backend)
-        self.timings: dict[str, float] = {}
-
-    def close(self) -> None:
-        self.renderer.close()
-
-    def _timed(self, stage: str, start: float) -> float:
-        now = time.perf_counter()
-        self.timings[stage] = self.timings.get(stage, 0.0) + now - start
-        return now
-
-    def make(self, index: int, seed: int,
-             constrain: Callable[[list[SceneObject], np.random.Generator], None] | None = None,
-             placement: PlacementOptions | None = None, render: bool = True,
-             stream: int | None = None) -> tuple[Scene, Any]:
-        """Scene ``index`` of run ``seed`` with every object at least ``min_pixels`` visible.
-
-        When an object is too hidden, positions are placed again (attributes are kept) and the
-        scene re-rendered, a bounded number of times; all randomness comes from the scene's
-        own generator, so the result is still a pure function of (seed, index, options).
-        With ``render=False`` the scene is only sampled and placed (a text-only scene);
-        ``stream`` picks an independent family of scenes (see placement.scene_rng).
-        """
-        placement = replace(placement or self.placement, min_pixels=self.min_pixels)
-        t = time.perf_counter()
-        rng = scene_rng(seed, index, stream)
-        scene = sample_unplaced(self.vocab, index, seed, placement, rng, constrain)
-        t = self._timed("sampling", t)
-        deadline = time.monotonic() + SCENE_BUDGET
-        for attempt in range(self.max_visibility_tries if render else 1):
-            if attempt and time.monotonic() > deadline:  # a hard stop: output never
-                raise PlacementError(                     # depends on the machine's speed
-                    f"scene {index}: {len(scene.objects)} objects still hid each other "
-                    f"after {attempt} placements and {SCENE_BUDGET:g} s at "
-                    f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
-                    f"objects or a larger image")
-            left = max(deadline - time.monotonic(), 0.1)
-            place(scene, self.vocab, replace(placement, time_budget=min(
-                placement.time_budget, left)), rng)
-            t = self._timed("placement", t)
-            if not render:
-                return scene, None
-            result = self.renderer.render(scene)
-            for stage, secs in self.renderer.last_timings.items():
-                self.timings[stage] = self.timings.get(stage, 0.0) + secs
-            t = time.perf_counter()
-            annotate(scene, result.mask)
-            t = self._timed("annotate", t)
-            if smallest_visible(scene) >= self.min_pixels:
-                return scene, result
-        raise PlacementError(
-            f"scene {index}: could not make all {len(scene.objects)} objects show at least "
-            f"{self.min_pixels} pixels in {self.max_visibility_tries} placements at "
-            f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
-            f"objects or a larger image")
 
 
 def scene_paths(out: Path, stem: str, formats: tuple[str, ...]) -> dict[str, Path]:

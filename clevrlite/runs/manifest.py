@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from clevrlite import __version__
 from clevrlite.errors import UsageError
-from clevrlite.runs import fsutil
+from clevrlite import fsutil
 
 MANIFEST = "manifest.json"
 # Option names as the CLI spells them, for messages.

@@ -36,9 +36,9 @@ from typing import Any, Callable
 from clevrlite.scoring.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.scoring import BASELINE_KINDS
-from clevrlite.scoring.evaluate import SceneCache, benchmark_info, load_instances, object_value
+from clevrlite.bench.reader import SceneCache, benchmark_info, load_instances, object_value
 from clevrlite.scoring.grounding_baselines import gmner_answer, grounding_answer
-from clevrlite.runs.fsutil import write_lines
+from clevrlite.fsutil import write_lines
 
 KINDS = BASELINE_KINDS
 IMAGE_SIDE = ("color", "shape")

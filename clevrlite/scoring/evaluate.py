@@ -1,14 +1,11 @@
 """Scoring model predictions on a clevrlite benchmark (DESIGN section 6).
 
-Three layers, each usable on its own:
-
-- parsing (clevrlite.scoring.answers): ``extract_answer`` finds the answer in a raw model output, in ``lenient`` mode (the
-  last JSON-like object with an "answer" key, tolerant of fences, quotes and prose) or in ``mate``
-  mode (MATE's ``main_eval.clean_prediction``, reproduced exactly);
-- comparing (clevrlite.scoring.answers): ``answers_match`` decides whether a parsed answer equals the gold one;
-- scoring: ``score`` reads a benchmark directory and a predictions file and returns a ``Report``
-  with the breakdowns and the out-of-scene error (OSE); ``format_table`` and ``plot_accuracy``
-  present it.
+Answers are parsed and compared by clevrlite.scoring.answers (``lenient`` mode: the last
+JSON-like object with an "answer" key, tolerant of fences, quotes and prose; ``mate`` mode:
+MATE's ``main_eval.clean_prediction``, reproduced exactly) and judged one at a time by
+clevrlite.scoring.judge. ``score`` reads a benchmark (clevrlite.bench.reader) and a
+predictions file and returns a ``Report`` with the breakdowns and the out-of-scene error
+(OSE); clevrlite.scoring.output presents it.
 
 Comparison rules. lenient: strings match after trimming, collapsing inner whitespace and
 case-folding; numbers (also given as strings, "0.7") and coordinate lists match after
@@ -27,110 +24,20 @@ wrong.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from clevrlite.bench.reader import (SPLITS, SceneCache, benchmark_info, json_lines,
+                                    load_instances, object_value)
+from clevrlite.errors import UsageError
 from clevrlite.scoring.answers import answers_match, check_mode, parse_precision, round_value
 from clevrlite.scoring.boxes import BOX_FORMATS, MALFORMED, iou, parse_box
+from clevrlite.scoring.entities import EntityReport, score_entities
 from clevrlite.scoring.judge import IOU_THRESHOLD, Single, f1, judge_single
-from clevrlite.errors import UsageError
-from clevrlite.runs.fsutil import write_bytes
-from clevrlite.scoring.entities import EntityReport, format_entity_table, score_entities
 
-SPLITS = ("auto", "cross_modal", "unimodal", "gmner", "all")
-SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 TASK_ORDER = ("img2data", "data2img", "img2img", "data2data")
-INSTANCE_KEYS = ("id", "scene_id", "task", "object_count", "pointer_attribute",
-                 "target_attribute", "answer", "min_linking_size")
-ENTITY_KEYS = ("id", "scene_id", "task", "object_count", "text", "entities", "answer")
-SUITES = ("mate", "grounding", "gmner")
-PLOT_NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'clevrlite[report]'"
-
-def object_value(obj: dict[str, Any], attribute: str) -> Any:
-    """An object's value of a benchmark attribute; "size" means the numeric scale."""
-    if attribute == "size" and "scale" in obj:
-        return obj["scale"]
-    return obj.get(attribute)
-
-
-# ---------------------------------------------------------------------------------- reading
-
-@dataclass(frozen=True)
-class BenchmarkInfo:
-    """What stats.json says of a benchmark: suite, split files, image size, precision."""
-
-    suite: str = "mate"
-    splits: dict[str, str] = field(default_factory=lambda: dict(SPLIT_FILES))
-    width: int = 480
-    height: int = 320
-    precision: Any = 2
-
-
-def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
-    """The benchmark's stats.json facts (MATE's defaults for a benchmark without them)."""
-    path = Path(benchmark_dir) / "stats.json"
-    try:
-        stats = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return BenchmarkInfo()
-    if not isinstance(stats, dict):
-        return BenchmarkInfo()
-    suite = stats.get("suite", "mate")
-    if suite not in SUITES:
-        raise UsageError(f"{path}: unknown suite {suite!r}; rebuild the benchmark with this "
-                         f"clevrlite version")
-    return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
-                         int(stats.get("width", 480)), int(stats.get("height", 320)),
-                         stats.get("precision", 2))
-
-
-def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, list[dict]]:
-    """Instances of a benchmark split ("all": every split file present), keyed by split name."""
-    root = Path(benchmark_dir)
-    if not root.is_dir():
-        raise UsageError(f"benchmark directory {str(root)!r} does not exist; check --benchmark")
-    if split not in SPLITS:
-        raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    info = benchmark_info(root)
-    files = info.splits
-    if split in SPLITS[1:-1] and split not in files:
-        raise UsageError(f"the {info.suite} benchmark {str(root)!r} has no {split} split; use "
-                         f"one of {', '.join(files)}")
-    wanted = [split] if split in files else list(files)
-    present = [name for name in wanted if (root / files[name]).is_file()]
-    if not present:
-        missing = root / files[wanted[0]]
-        raise UsageError(f"benchmark file {str(missing)!r} does not exist; "
-                         f"is {str(root)!r} a clevrlite benchmark directory?")
-    keys = ENTITY_KEYS if info.suite == "gmner" else INSTANCE_KEYS
-    loaded = {name: _read_instances(root / files[name], keys) for name in present}
-    seen: dict[str, str] = {}
-    for name, instances in loaded.items():
-        for inst in instances:
-            if inst["id"] in seen:
-                raise UsageError(f"{root}: instance id {inst['id']!r} occurs in both "
-                                 f"{files[seen[inst['id']]]} and {files[name]}")
-            seen[inst["id"]] = name
-    return loaded
-
-
-def _read_instances(path: Path, keys: tuple[str, ...] = INSTANCE_KEYS) -> list[dict]:
-    instances, ids = [], set()
-    for lineno, obj in _json_lines(path):
-        missing = [key for key in keys if key not in obj]
-        if missing:
-            raise UsageError(f"{path}:{lineno}: benchmark instance has no {missing[0]!r} key")
-        if not isinstance(obj["object_count"], int) or isinstance(obj["object_count"], bool):
-            raise UsageError(f"{path}:{lineno}: \"object_count\" must be an integer")
-        obj["id"] = str(obj["id"])
-        if obj["id"] in ids:
-            raise UsageError(f"{path}:{lineno}: duplicate instance id {obj['id']!r}")
-        ids.add(obj["id"])
-        instances.append(obj)
-    return instances
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:
@@ -141,7 +48,7 @@ def read_predictions(path: str | Path) -> dict[str, str]:
     path = Path(path)
     predictions: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for lineno, obj in _json_lines(path):
+    for lineno, obj in json_lines(path):
         for key in ("id", "prediction"):
             if key not in obj:
                 raise UsageError(f"{path}:{lineno}: no {key!r} key; each line must be "
@@ -162,56 +69,6 @@ def read_predictions(path: str | Path) -> dict[str, str]:
         raise UsageError(f"predictions file {str(path)!r} has no predictions")
     return predictions
 
-
-def _json_lines(path: Path) -> Iterable[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSON-lines file."""
-    try:
-        handle = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"file {str(path)!r} does not exist; check the path") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    with handle:
-        try:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{path}:{lineno}: not a JSON line ({exc.msg} at column "
-                                     f"{exc.colno}); the file must hold one JSON object per "
-                                     f"line") from None
-                if not isinstance(obj, dict):
-                    raise UsageError(f"{path}:{lineno}: expected a JSON object, got "
-                                     f"{type(obj).__name__}")
-                yield lineno, obj
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: not UTF-8 text; is it a JSON-lines file?") from None
-
-
-class SceneCache:
-    """Scene JSON files of a benchmark, read once each and only when needed."""
-
-    def __init__(self, benchmark_dir: str | Path) -> None:
-        self.root = Path(benchmark_dir)
-        self._scenes: dict[str, dict] = {}
-
-    def objects(self, scene_id: str) -> list[dict]:
-        """The object dicts of a scene."""
-        if scene_id not in self._scenes:
-            path = self.root / "scenes" / f"{scene_id}.json"
-            try:
-                scene = json.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise UsageError(f"scene file {str(path)!r} does not exist; the benchmark "
-                                 f"directory is incomplete") from None
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"cannot read scene file {str(path)!r}: {exc}") from None
-            if not isinstance(scene, dict) or not isinstance(scene.get("objects"), list):
-                raise UsageError(f"scene file {str(path)!r} has no \"objects\" list")
-            self._scenes[scene_id] = scene
-        return self._scenes[scene_id]["objects"]
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -497,102 +354,4 @@ def _in_scene(value: Any, inst: dict, scenes: SceneCache, report: Report) -> boo
     return False
 
 
-# ---------------------------------------------------------------------------------- output
-
-def format_table(report: "Report | EntityReport") -> str:
-    """A plain-text summary for terminals: overall, OSE, breakdowns, and the missing ids."""
-    if isinstance(report, EntityReport):
-        return format_entity_table(report)
-    precision = "full" if report.precision is None else report.precision
-    lines = [
-        f"split {report.split}, mode {report.mode}, precision {precision}",
-        f"overall   {report.overall:6.1f}%  ({report.overall_cell.correct}/{report.n})",
-        f"OSE       {report.ose:6.1f}%  ({report.out_of_scene}/{report.wrong_answers} "
-        f"wrong answers out of scene)",
-        f"missing {len(report.missing_ids)}, unparseable {report.unparseable}, "
-        f"unknown ids {len(report.unknown_ids)}",
-    ]
-    if report.suite == "grounding":
-        g = report.grounding()
-        lines += [f"boxes     Acc@0.5 {g['acc_at_0.5']:.1f}% and mean IoU {g['mean_iou']:.3f} "
-                  f"over {g['box_answers']} box answers; {g['malformed_boxes']} malformed",
-                  f"textual bias {g['textual_bias']:.1f}% of absent objects answered; null "
-                  f"decision P {g['null_precision']:.1f} R {g['null_recall']:.1f} F1 "
-                  f"{g['null_f1']:.1f}"]
-    sections = (("task", report.by_task), ("object count", report.by_object_count),
-                ("pointer->target", report.by_pair),
-                ("min linking size", report.by_min_linking_size),
-                ("condition", report.by_condition), ("format", report.by_format))
-    for title, cells in sections:
-        if not cells:
-            continue
-        width = max([len(title)] + [len(key) for key in cells])
-        lines += ["", f"{title:<{width}}  {'acc':>6}  {'n':>6}"]
-        lines += [f"{key:<{width}}  {cell.accuracy:5.1f}%  {cell.total:>6}"
-                  for key, cell in cells.items()]
-    for label, ids in (("missing ids", report.missing_ids),
-                       ("unknown ids (ignored)", report.unknown_ids)):
-        if ids:
-            lines += ["", f"{label} ({len(ids)}):"] + _wrap(ids)
-    return "\n".join(lines)
-
-
-def _wrap(ids: list[str], width: int = 96) -> list[str]:
-    rows, row = [], ""
-    for item in ids:
-        if row and len(row) + 2 + len(item) > width:
-            rows.append(row + ",")
-            row = ""
-        row = f"{row}, {item}" if row else f"  {item}"
-    return rows + [row]
-
-
-def plot_accuracy(report: "Report | EntityReport", path: str | Path) -> None:
-    """Write a PNG of the breakdowns (needs matplotlib): accuracy (GMNER F1 for gmner) versus
-    object count, one line per task, and beside it accuracy by condition where the suite has
-    conditions."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UsageError(PLOT_NEEDS_MATPLOTLIB) from None
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise UsageError(f"--plot {str(out)!r}: directory {str(out.parent)!r} does not exist")
-    if isinstance(report, EntityReport):
-        d = report.to_dict()
-        lines = {"gmner (F1)": {int(k): v for k, v in d["by_object_count"].items()}}
-        conditions, title = d["by_condition"], f"gmner ({report.split})"
-    else:
-        lines = {task: {c: cell.accuracy for c, cell in cells.items()}
-                 for task, cells in report.by_task_object_count.items()}
-        conditions = {k: c.accuracy for k, c in report.by_condition.items()}
-        title = f"{report.split}, {report.mode}"
-    fig = Figure(figsize=(11 if conditions else 7, 4.5), dpi=120)
-    ax = fig.add_subplot(1, 2 if conditions else 1, 1)
-    for name, values in lines.items():
-        counts = sorted(values)
-        ax.plot(counts, [values[c] for c in counts], marker="o", label=name)
-    ax.set_xticks(sorted({c for values in lines.values() for c in values}))
-    ax.set_xlabel("objects in scene")
-    ax.set_ylabel("score (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(True, alpha=0.3)
-    ax.set_title(f"by object count ({title})")
-    if lines:
-        ax.legend()
-    if conditions:
-        bars = fig.add_subplot(1, 2, 2)
-        bars.bar(list(conditions), list(conditions.values()), color="#5975A4")
-        bars.set_ylim(0, 100)
-        bars.set_ylabel("correct (%)")
-        bars.set_title("by condition")
-        bars.grid(True, axis="y", alpha=0.3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    write_bytes(out, buffer.getvalue())
-
-
-__all__ = [
-    "Cell", "PLOT_NEEDS_MATPLOTLIB", "Report", "SPLITS", "SceneCache", "format_table",
-    "load_instances", "object_value", "plot_accuracy", "read_predictions", "score",
-]
+__all__ = ["Cell", "Report", "read_predictions", "score"]

@@ -18,7 +18,7 @@ import random
 from typing import Any, Callable
 
 from clevrlite.bench.lookalike import VISIBLE, differences
-from clevrlite.scoring.evaluate import SceneCache, object_value
+from clevrlite.bench.reader import SceneCache, object_value
 
 # grounding answers read off an image object: its box, colour or shape
 IMAGE_TARGETS = ("bbox", "color", "shape")
