@@ -16,8 +16,12 @@ from pathlib import Path
 import click
 
 from clevrlite import __version__
+from clevrlite.bench.registry import suite_names
 from clevrlite.errors import ClevrliteError
 from clevrlite.scoring import BASELINE_KINDS
+
+SPLIT_HELP = ("A split of the benchmark (cross_modal, unimodal, gmner, ...) or all "
+              "[default: {}].")
 
 
 class ObjectCount(click.ParamType):
@@ -201,7 +205,7 @@ class Precision(click.ParamType):
 @click.option("--resume", is_flag=True, help="Keep instances already written.")
 @click.option("--mate-compat", is_flag=True,
               help="Also write MATE's dev files (OUT/mate/), which MATE's own code reads.")
-@click.option("--suite", type=click.Choice(["mate", "grounding", "gmner"]), default="mate",
+@click.option("--suite", type=click.Choice(suite_names()), default="mate",
               show_default=True,
               help="mate: MATE's cross-modal linking; grounding: boxes and absent objects; "
                    "gmner: passages whose entities are grounded in the image or absent.")
@@ -267,9 +271,9 @@ def doctor(backend, as_json) -> None:
               help='JSON lines {"id": ..., "prediction": "raw model output"}.')
 @click.option("--mode", type=click.Choice(["lenient", "mate"]), default="lenient",
               show_default=True, help="Answer parsing: forgiving, or MATE's strict rule.")
-@click.option("--split", type=click.Choice(["auto", "cross_modal", "unimodal", "gmner", "all"]),
-              default="auto", show_default=True,
-              help="Instances to score; auto: the splits the predictions cover.")
+@click.option("--split", default="auto",
+              help="Instances to score: a split of the benchmark, all, or auto (the splits "
+                   "the predictions cover) [default: auto].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--box-format", type=click.Choice(["xyxy", "norm1", "norm1000"]), default="xyxy",
               show_default=True, help="How predicted boxes are written: pixels, 0-1, or "
@@ -294,10 +298,9 @@ def score(benchmark_dir, predictions, mode, split, as_json, box_format, plot) ->
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Predictions file to write (JSON lines).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--split", type=click.Choice(["cross_modal", "unimodal", "all"]), default="all",
-              show_default=True)
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
 def baseline(kind, benchmark_dir, out, seed, split) -> None:
-    """Write baseline predictions: random, oracle, text-only or text-only-shots."""
+    """Write baseline predictions (random, oracle, text-only, text-only-shots, lookalike)."""
     from clevrlite.scoring.baselines import write_baseline
 
     count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)
@@ -330,8 +333,7 @@ def inspect(scene_file, attributes, task, pointer, target) -> None:
 @click.option("--model", required=True, help="Model name the endpoint serves.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Predictions file to write (JSON lines, what `clevrlite score` reads).")
-@click.option("--split", type=click.Choice(["all", "cross_modal", "unimodal", "gmner"]),
-              default="all", show_default=True)
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
 @click.option("--concurrency", type=int, default=4, show_default=True,
               help="Requests in flight at once.")
 @click.option("--retries", type=int, default=5, show_default=True,
@@ -373,8 +375,7 @@ def predict(benchmark_dir, base_url, model, out, split, concurrency, retries, ti
                    "verl, trl: RL datasets; coco: instance masks of a render run.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Destination directory (must be empty unless --overwrite).")
-@click.option("--split", type=click.Choice(["all", "cross_modal", "unimodal", "gmner"]),
-              default="all", show_default=True)
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
 @click.option("--overwrite", is_flag=True, help="Clear --out first if it is not empty.")
 def export_command(source, to, out, split, overwrite) -> None:
     """Export a benchmark (or a render run, --to coco) to another tool's format."""

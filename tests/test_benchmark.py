@@ -298,16 +298,16 @@ def test_text_only_shots_rules_out_same_scene_example_objects(same_scene):
 def test_prompts_list_the_allowed_values_of_image_side_answers(preset, fmt):
     import numpy as np
 
-    from clevrlite.bench.build import _vocabulary, instance_record
-    from clevrlite.bench.construct import construct
+    from clevrlite.bench.build import _vocabulary
+    from clevrlite.bench.mate import MateSuite
     from clevrlite.bench.plan import InstanceSpec
-    from clevrlite.bench.presets import get_preset
+    from clevrlite.bench.suite import BuildContext
     from clevrlite.placement import PlacementOptions, sample_scene
 
     options = BenchmarkOptions.from_preset(preset, fmt=fmt, shots=0 if preset is None else 2)
     vocab = _vocabulary(options)
-    roles = Roles.for_vocab(vocab)
-    rule = get_preset(preset).rule if preset else None
+    suite = MateSuite()
+    context = BuildContext(options, vocab, suite.roles(vocab))
     allowed = {"color": list(vocab.colors), "shape": list(vocab.shapes)}
     assert ("cone" in allowed["shape"]) == (preset == "mate")
     for k, (task, pointer, target) in enumerate(
@@ -318,13 +318,12 @@ def test_prompts_list_the_allowed_values_of_image_side_answers(preset, fmt):
         chosen = {}
 
         def constrain(objects, rng):
-            chosen["t"] = construct(spec, objects, rng, vocab, roles, 2, options.examples_needed,
-                                    rule)
+            chosen["t"] = suite.construct(spec, objects, rng, context)
 
         scene = sample_scene(vocab, k, 1, PlacementOptions(n_objects=(5, 5)),
                              np.random.default_rng(k), constrain)
-        record = instance_record(options, spec, scene.to_dict(), chosen["t"], vocab,
-                                 task != "data2data")
+        record = suite.record(context, spec, scene.to_dict(), chosen["t"], task != "data2data",
+                              [])
         if target in allowed:
             assert record["choices"] == allowed[target]
             assert f"The {target} is one of: {', '.join(allowed[target])}." in record["prompt"]

@@ -1,12 +1,12 @@
 """Build a benchmark directory (DESIGN 5 and 8): scenes, images, instances, stats.
 
-One scene per instance, made by construction for that instance by its suite (mate, grounding,
-gmner; clevrlite.bench.suites). The build runs in two phases on the worker pool: first the
+One scene per instance, made by construction for that instance by its suite (a
+clevrlite.bench.suite.Suite, found in clevrlite.bench.registry). The build runs in two phases on the worker pool: first the
 example scenes that worked examples come from (a few per object count, unless examples come
 from the question's own scene), then the instances, each written as a small part file after
 its scene's files. The jsonl files, stats.json and MATE's files are rebuilt from the parts at
-the end, and the grounding suites' guarantees checked again on the written files, so a killed
-build resumes (--resume) to the same bytes as an unbroken one.
+the end, and the suite's guarantees checked again on the written files, so a killed build
+resumes (--resume) to the same bytes as an unbroken one.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clevrlite import __version__, serialize
-from clevrlite.bench.mate import instance_record
 from clevrlite.bench.mate_files import write_mate_files
 from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.presets import get_preset
 from clevrlite.bench.roles import Roles
 from clevrlite.bench.shots import ExampleScene
-from clevrlite.bench.suites import EXAMPLE_EXTRA, get_suite
+from clevrlite.bench.registry import get_suite
+from clevrlite.bench.suite import BuildContext
 from clevrlite.bench.validity import require
 from clevrlite.errors import UsageError
 from clevrlite.placement import PlacementOptions
@@ -43,7 +43,6 @@ PARTS = ".parts"  # one finished instance per file, for --resume
 # What a build writes into its --out (what --overwrite clears).
 OWN = ("images", "masks", "scenes", PARTS, "cross_modal.jsonl", "unimodal.jsonl",
        "gmner.jsonl", "stats.json", "mate", manifest.MANIFEST)
-SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
 EXAMPLE_SPLIT = "example"  # file stems of example scenes: {prefix}_example_{index}
 EXAMPLE_STREAM = 0xE8A  # their random stream, apart from the instances' scenes
 EXAMPLES_PER_COUNT = 16  # at most; fewer for small benchmarks (one per 16 instances, >= 2)
@@ -81,7 +80,7 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
     if lo < 2 or hi < lo:
         raise UsageError(f"--n-objects must be N or A..B with 2 <= A <= B (a pointer needs "
                          f"other objects to tell apart), got {lo}..{hi}")
-    if suite.name != "mate":
+    if not suite.takes_mate_options:
         for flag, given in (("--mate-compat", options.mate_compat),
                             ("--preset", options.preset is not None),
                             ("--same-scene-shots", options.same_scene_shots)):
@@ -98,10 +97,8 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
                                  f"drop {flag} or the preset")
     fsutil.check_writable(options.out)
     vocab = _vocabulary(options)
-    if preset is not None and preset.name == "mate" and (len(vocab.colors) < 4
-                                                         or len(vocab.shapes) < 2):
-        raise UsageError("--preset mate needs at least 4 colours and 2 shapes for its unique "
-                         "colours and shape; add some with --properties")
+    if preset is not None:
+        preset.check_vocabulary(len(vocab.colors), len(vocab.shapes))
     return vocab
 
 
@@ -115,8 +112,7 @@ def plan_of(options: BenchmarkOptions, roles: Roles) -> list[InstanceSpec]:
     """The instances of a build: its suite's splits, balanced (clevrlite.bench.plan)."""
     suite = get_suite(options.suite)
     unimodal = options.size if options.unimodal_size is None else options.unimodal_size
-    counts = {"cross_modal": options.size, "unimodal": unimodal, "gmner": options.size}
-    splits = [(s.name, s.prefix, s.tasks, counts[s.name]) for s in suite.splits]
+    splits = [(s.name, s.prefix, s.tasks, suite.split_size(s, options)) for s in suite.splits]
     return make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
                      options.balance_linking, options.examples_needed, splits=splits,
                      conditions=suite.conditions)
@@ -178,7 +174,7 @@ class _Worker:
                                      split="bench", prefix=options.prefix)
         self.maker = SceneMaker(vocab, placement, options.backend, options.min_pixels)
         self.suite = get_suite(options.suite)
-        self.vocab, self.roles = vocab, self.suite.roles(vocab)
+        self.context = BuildContext(options, vocab, self.suite.roles(vocab))
         self._examples: dict[str, ExampleScene] = {}
 
     def example(self, out: Path, stem: str) -> ExampleScene:
@@ -224,9 +220,9 @@ def build_example(options: BenchmarkOptions, worker: _Worker, spec: ExampleSpec)
     kept: dict[str, Any] = {}
 
     def constrain(objects, rng) -> None:
-        kept["kept"] = worker.suite.example(objects, rng, worker, options)
+        kept["kept"] = worker.suite.construct_example(objects, rng, worker.context)
 
-    total = spec.n_objects + EXAMPLE_EXTRA[worker.suite.name]
+    total = spec.n_objects + worker.suite.example_extra
     placement = replace(worker.maker.placement, n_objects=(total, total), split=EXAMPLE_SPLIT)
     scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
                                       placement=placement, stream=EXAMPLE_STREAM)
@@ -241,7 +237,7 @@ def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
     chosen: dict[str, Any] = {}
 
     def constrain(objects, rng) -> None:
-        chosen["chosen"] = worker.suite.construct(spec, objects, rng, worker, options)
+        chosen["chosen"] = worker.suite.construct(spec, objects, rng, worker.context)
 
     total = spec.n_objects + worker.suite.extra_objects(spec, options.seed)
     placement = replace(worker.maker.placement, n_objects=(total, total))
@@ -249,7 +245,7 @@ def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
                                       placement=placement, render=spec.task != "data2data")
     data = _write_scene(options.out, scene, result)
     examples = [worker.example(options.out, stem) for stem in stems.get(spec.n_objects, ())]
-    record = worker.suite.record(options, spec, data, chosen["chosen"], worker.vocab,
+    record = worker.suite.record(worker.context, spec, data, chosen["chosen"],
                                  result is not None, examples)
     fsutil.write_json(_part_path(options.out, spec), record)
     return spec.id
@@ -264,13 +260,6 @@ def _parts(out: Path, plan: list[InstanceSpec], split: str) -> Iterator[dict[str
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
-
-
-def _cell(record: dict[str, Any]) -> str:
-    if record["task"] == "gmner":
-        return f"{record['object_count']}|gmner"
-    return (f"{record['object_count']}|{record['task']}|"
-            f"{record['pointer_attribute']}->{record['target_attribute']}")
 
 
 def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: Vocabulary,
@@ -294,7 +283,7 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
 
         def lines(split=split.name, cells=cells, linking=linking) -> Iterator[str]:
             for record in _parts(options.out, plan, split):
-                cells[_cell(record)] += 1
+                cells[suite.cell(record)] += 1
                 if "min_linking_size" in record:
                     size = record["min_linking_size"]
                     linking["coords" if size is None else str(size)] += 1
@@ -304,10 +293,8 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
         stats["counts"][split.name] = sum(s.split == split.name for s in plan)
         stats["by_cell"][split.name] = dict(sorted(cells.items()))
         stats["by_min_linking_size"][split.name] = dict(sorted(linking.items()))
-    if suite.check is not None:
-        require(suite.check(options.out, (r for s in suite.splits
-                                          for r in _parts(options.out, plan, s.name))),
-                suite.name)
+    require(suite.check(options.out, (r for s in suite.splits
+                                      for r in _parts(options.out, plan, s.name))), suite.name)
     if options.mate_compat:
         write_mate_files(options.out, {s.name: _parts(options.out, plan, s.name)
                                        for s in suite.splits}, Roles.for_vocab(vocab),
@@ -316,5 +303,5 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
     return stats
 
 
-__all__ = ["BenchmarkOptions", "ExampleSpec", "build_benchmark", "example_plan",
-           "instance_record", "plan_of", "validate"]
+__all__ = ["BenchmarkOptions", "ExampleSpec", "build_benchmark", "example_plan", "plan_of",
+           "validate"]

@@ -16,16 +16,20 @@ and ``entities`` with character offsets into it.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, choices_of,
                                        make_numbers_distinct, write_back)
 from clevrlite.bench.lookalike import VISIBLE, absent_holds, differences, lookalikes, make_absent
-from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec
 from clevrlite.bench.prompts import answer_json
+from clevrlite.bench.reader import ENTITY_KEYS
+from clevrlite.bench.shots import ExampleScene
+from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
+from clevrlite.bench.validity import check_gmner
 from clevrlite.placement import sample_attributes
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError
@@ -165,9 +169,8 @@ def build_prompt(text: str, shots: Sequence[dict[str, Any]], cot: bool) -> str:
     return "\n\n".join(parts)
 
 
-def record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
-           plan: dict[str, Any], vocab: Vocabulary, has_image: bool,
-           examples: Sequence[Any]) -> dict[str, Any]:
+def record(options: Any, spec: InstanceSpec, data: dict[str, Any], plan: dict[str, Any],
+           examples: Sequence[ExampleScene]) -> dict[str, Any]:
     """One gmner instance line."""
     text, entities = passage(data, plan)
     named = {e["entity"] for e in entities}
@@ -196,3 +199,66 @@ def record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
         "shots": shots,
         "rationale": rationale(entities, data) if options.cot else None,
     }
+
+
+class GmnerSuite(Suite):
+    """Grounded multimodal entity recognition on synthetic scenes (module docstring)."""
+
+    name = "gmner"
+    splits = (Split("gmner", "gmner.jsonl", "gm", (TASK,)),)
+    required_keys = ENTITY_KEYS
+    judged_keys = ("id", "task", "answer", "entities", "image_only")
+    example_extra = 1
+    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots", "lookalike")
+    ability = "grounded entity recognition"
+    corpus_f1 = True
+
+    def extra_objects(self, spec: InstanceSpec, seed: int) -> int:
+        return absent_count(spec, seed)
+
+    def construct(self, spec: InstanceSpec, objects: list[SceneObject],
+                  rng: np.random.Generator, ctx: BuildContext) -> dict[str, Any]:
+        return construct(objects, absent_count(spec, ctx.options.seed), rng, ctx.vocab,
+                         ctx.options.solver_precision)
+
+    def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
+                          ctx: BuildContext) -> dict[str, Any]:
+        return construct(objects, self.example_extra, rng, ctx.vocab,
+                         ctx.options.solver_precision)
+
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
+        return ExampleScene(stem, [], extra=example_item(stem, data, kept))
+
+    def record(self, ctx: BuildContext, spec: InstanceSpec, data: dict[str, Any], chosen: Any,
+               has_image: bool, examples: Sequence[ExampleScene]) -> dict[str, Any]:
+        return record(ctx.options, spec, data, chosen, examples)
+
+    def cell(self, record: dict[str, Any]) -> str:
+        return f"{record['object_count']}|{TASK}"
+
+    def check(self, out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
+        return check_gmner(out, records)
+
+    def score(self, instances: list[dict], predictions: dict[str, str],
+              settings: ScoreSettings, scenes: Any) -> Any:
+        from clevrlite.scoring.entities import score_entities
+
+        return score_entities(instances, predictions, settings.split, settings.box_format,
+                              settings.size, settings.unknown)
+
+    def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
+        from clevrlite.scoring.grounding_baselines import gmner_answer
+
+        family = "text-only" if kind == "text-only-shots" else kind
+        return gmner_answer(family, inst, rng, context.scenes, context.shapes)
+
+    def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
+        from clevrlite.scoring.rewards import gmner_reward
+
+        return gmner_reward(completion, instance, **options)
+
+    def f1_counts(self, instance: dict[str, Any], output: str) -> dict[str, int] | None:
+        from clevrlite.scoring.judge import judge_entities
+
+        judged = judge_entities(instance, output, size=tuple(instance["image_size"]))
+        return {"matched": judged.gmner, "predicted": judged.predicted, "gold": judged.gold}

@@ -16,18 +16,23 @@ it is looked up in: the image's for data2img and img2img, the text's otherwise.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, choices_of,
                                        make_numbers_distinct, write_back)
+from clevrlite.bench.construct import construct_example as mate_example
 from clevrlite.bench.lookalike import VISIBLE, identifies_none, lookalikes, make_absent
-from clevrlite.bench.mate import instance_record
-from clevrlite.bench.options import BenchmarkOptions
+from clevrlite.bench.mate import MateSuite
 from clevrlite.bench.plan import COORDS_ONLY, InstanceSpec
 from clevrlite.bench.prompts import CONVENTIONS
-from clevrlite.bench.roles import IMAGE_SIDE, Roles, bench_view, linking_attributes, withheld
+from clevrlite.bench.roles import (CROSS_MODAL_TASKS, IMAGE_SIDE, UNIMODAL_TASKS, Roles,
+                                   bench_view, linking_attributes, withheld)
+from clevrlite.bench.shots import ExampleScene
+from clevrlite.bench.suite import BuildContext, ScoreSettings, Split
+from clevrlite.bench.validity import check_grounding
 from clevrlite.placement import sample_attributes
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError, constrain_linking, make_unique, unique_values
@@ -41,16 +46,6 @@ BOX_CONVENTIONS = (
     CONVENTIONS + " Boxes are [x1, y1, x2, y2] in pixels of the image, from its top-left "
     "corner, with x2 and y2 exclusive. The description may list an object the image does not "
     "show.")
-
-
-def roles(vocab: Vocabulary) -> Roles:
-    """MATE's roles with ``bbox`` on the image side."""
-    return Roles(image=IMAGE, text=Roles.for_vocab(vocab).text)
-
-
-def conditions(task: str) -> list[str]:
-    """The conditions a task's cells take turns with."""
-    return list(CONDITIONS) if task == "data2img" else ["grounded"]
 
 
 def shown_visible(task: str, pointer: str, target: str) -> tuple[str, ...]:
@@ -130,8 +125,6 @@ def _pointer_unique(dicts: list[dict], group: list[int], target: int, pointer: s
 def construct_example(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,
                       roles_: Roles, precision: int | None) -> None:
     """An example scene of the suite: one absent object, pointers unique on image objects."""
-    from clevrlite.bench.construct import construct_example as mate_example
-
     for _ in range(MAX_ATTEMPTS):
         mate_example(objects, rng, vocab, roles_, precision)
         absent = int(rng.integers(len(objects)))
@@ -145,31 +138,87 @@ def construct_example(objects: list[SceneObject], rng: np.random.Generator, voca
                             f"object; use a larger vocabulary")
 
 
-def views_of(data: dict[str, Any]) -> tuple[list[dict], list[int]]:
-    """The objects as the suite sees them (bench views with ``bbox``), and the positions of
-    those the image shows."""
-    views = [{**bench_view(o), "bbox": o.get("bbox")} for o in data["objects"]]
-    drawn = [i for i, o in enumerate(data["objects"]) if o.get("drawn", True)]
-    return views, drawn
+class GroundingSuite(MateSuite):
+    """MATE's tasks with boxes and absent objects (module docstring)."""
 
+    name = "grounding"
+    splits = (Split("cross_modal", "cross_modal.jsonl", "gc", CROSS_MODAL_TASKS),
+              Split("unimodal", "unimodal.jsonl", "gu", UNIMODAL_TASKS, "unimodal_size"))
+    judged_keys = ("id", "task", "target_attribute", "answer", "precision", "condition")
+    example_extra = 1
+    baseline_kinds = MateSuite.baseline_kinds + ("lookalike",)
+    ability = "visual grounding"
+    takes_mate_options = False
+    conventions = BOX_CONVENTIONS
 
-def record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
-           chosen: dict[str, Any], vocab: Vocabulary, has_image: bool,
-           examples: list) -> dict[str, Any]:
-    """One grounding instance line: MATE's fields plus condition, absent object, look-alike."""
-    views, drawn = views_of(data)
-    absent = spec.condition in ABSENT
-    among = drawn if looked_up_in_image(spec.task) else list(range(len(views)))
-    line = instance_record(options, spec, data, chosen["target"], vocab, has_image, examples,
-                           roles=roles(vocab), views=views, link_among=among, absent=absent,
-                           object_count=len(drawn), conventions=BOX_CONVENTIONS,
-                           nullable=spec.task == "data2img")
-    names = [v["name"] for v in views]
-    line["condition"] = spec.condition
-    line["absent_object"] = names[chosen["absent"]]
-    line["lookalike"] = None if chosen["lookalike"] is None else names[chosen["lookalike"]]
-    return line
+    def roles(self, vocab: Vocabulary) -> Roles:
+        """MATE's roles with ``bbox`` on the image side."""
+        return Roles(image=IMAGE, text=Roles.for_vocab(vocab).text)
 
+    def conditions(self, task: str) -> list[str]:
+        """The conditions a task's cells take turns with."""
+        return list(CONDITIONS) if task == "data2img" else ["grounded"]
 
-__all__ = ["ABSENT", "BOX_CONVENTIONS", "CONDITIONS", "IMAGE", "VISIBLE", "conditions",
-           "construct", "construct_example", "record", "roles", "views_of"]
+    def extra_objects(self, spec: InstanceSpec, seed: int) -> int:
+        return 1  # the absent object
+
+    def construct(self, spec: InstanceSpec, objects: list[SceneObject],
+                  rng: np.random.Generator, ctx: BuildContext) -> dict[str, Any]:
+        return construct(spec, objects, rng, ctx.vocab, ctx.options.solver_precision)
+
+    def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
+                          ctx: BuildContext) -> None:
+        construct_example(objects, rng, ctx.vocab, ctx.roles, ctx.options.solver_precision)
+
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
+        views, drawn = self.views(data)
+        return ExampleScene(stem, views, tuple(drawn))
+
+    def views(self, data: dict[str, Any]) -> tuple[list[dict], list[int]]:
+        """Bench views with ``bbox``, and the positions of the objects the image shows."""
+        views = [{**bench_view(o), "bbox": o.get("bbox")} for o in data["objects"]]
+        drawn = [i for i, o in enumerate(data["objects"]) if o.get("drawn", True)]
+        return views, drawn
+
+    def target(self, chosen: Any) -> int:
+        return chosen["target"]
+
+    def link_among(self, spec: InstanceSpec, views: list[dict], drawn: list[int]) -> list[int]:
+        return drawn if looked_up_in_image(spec.task) else list(range(len(views)))
+
+    def absent(self, spec: InstanceSpec) -> bool:
+        return spec.condition in ABSENT
+
+    def nullable(self, spec: InstanceSpec) -> bool:
+        return spec.task == "data2img"
+
+    def record(self, ctx: BuildContext, spec: InstanceSpec, data: dict[str, Any], chosen: Any,
+               has_image: bool, examples: Sequence[ExampleScene]) -> dict[str, Any]:
+        """MATE's fields plus condition, absent object and look-alike."""
+        line = super().record(ctx, spec, data, chosen, has_image, examples)
+        names = [o["name"] for o in data["objects"]]
+        line["condition"] = spec.condition
+        line["absent_object"] = names[chosen["absent"]]
+        line["lookalike"] = None if chosen["lookalike"] is None else names[chosen["lookalike"]]
+        return line
+
+    def check(self, out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
+        return check_grounding(out, records)
+
+    def score(self, instances: list[dict], predictions: dict[str, str],
+              settings: ScoreSettings, scenes: Any) -> Any:
+        from clevrlite.scoring.evaluate import score_values
+
+        return score_values(self, instances, predictions, settings, scenes, grounded=True)
+
+    def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
+        from clevrlite.scoring.grounding_baselines import grounding_answer
+
+        return grounding_answer(kind, inst, rng, context.scenes,
+                                lambda i, r: context.mate_answer(kind, i, r))
+
+    def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
+        from clevrlite.scoring.rewards import grounding_reward, instance_precision
+
+        return grounding_reward(completion, instance, precision=instance_precision(instance),
+                                **options)

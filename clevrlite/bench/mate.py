@@ -1,7 +1,10 @@
-"""The MATE suite's instance records (DESIGN 5): scene text, question, examples, prompt.
+"""The MATE suite (DESIGN 5): MATE's cross-modal linking tasks and the unimodal controls.
 
-One record per instance, from its scene JSON and the target chosen by construction; worked
-examples come from other scenes' example files, or from the scene itself (MATE's way).
+One record per instance, from its scene JSON and the target chosen by construction
+(clevrlite.bench.construct); worked examples come from other scenes' example files, or from the
+scene itself (MATE's way). The grounding suite builds on this one and overrides its hooks:
+which objects the image shows, which ones linking tells the target from, whether the target
+may be absent.
 """
 
 from __future__ import annotations
@@ -11,105 +14,174 @@ from typing import Any, Sequence
 import numpy as np
 
 from clevrlite import serialize
+from clevrlite.bench import construct
 from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec
+from clevrlite.bench.presets import get_preset
 from clevrlite.bench.prompts import (CONVENTIONS, build_prompt, pointer_phrase, question,
                                      rationale)
-from clevrlite.bench.roles import (Roles, bench_view, categorical_values,
-                                   linking_attributes, value_count, withheld)
+from clevrlite.bench.reader import INSTANCE_KEYS
+from clevrlite.bench.roles import (CROSS_MODAL_TASKS, UNIMODAL_TASKS, Roles, bench_view,
+                                   categorical_values, linking_attributes, value_count,
+                                   withheld)
 from clevrlite.bench.shots import (ExampleScene, Shot, choose_other_scenes,
                                    choose_same_scene, same_scene_candidates)
+from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
+from clevrlite.scene import SceneObject
 from clevrlite.serialize import rounded
 from clevrlite.solver import ConstructionError, minimal_linking_sets
-from clevrlite.vocab import Vocabulary
 
 
-def instance_record(options: BenchmarkOptions, spec: InstanceSpec, data: dict[str, Any],
-                    target: int, vocab: Vocabulary, has_image: bool,
-                    examples: Sequence[ExampleScene] = (), *, roles: Roles | None = None,
-                    views: list[dict] | None = None, link_among: Sequence[int] | None = None,
-                    absent: bool = False, object_count: int | None = None,
-                    conventions: str = CONVENTIONS, nullable: bool = False) -> dict[str, Any]:
-    """One jsonl line (DESIGN 5) for the instance whose scene JSON is ``data``.
+class MateSuite(Suite):
+    """MATE's tasks: a pointer read in one modality, the answer in the other (or the same,
+    in the unimodal controls)."""
 
-    ``examples`` are the example scenes of this object count. Keys starting with ``_`` stay
-    in the part file only (MATE's same-scene examples). Suites that build on this one pass
-    their own ``roles`` and object ``views``, the objects linking must tell the target from
-    (``link_among``, default all), ``absent`` when the target is not in the image (its
-    answer is then null and nothing links it), and the ``object_count`` the image shows.
-    """
-    precision, shown = options.solver_precision, options.precision
-    roles = roles or Roles.for_vocab(vocab)
-    size_labels = {v: k for k, v in vocab.sizes.items()}
-    views = views if views is not None else [bench_view(o) for o in data["objects"]]
-    obj = views[target]
-    scene_id = data["image_filename"].rsplit(".", 1)[0]
-    image = f"images/{data['image_filename']}" if has_image else None
-    text = _scene_text(roles, views, spec.task, spec.pointer, spec.target, options)
-    among = list(range(len(views))) if link_among is None else list(link_among)
-    links = [] if absent else minimal_linking_sets(
-        [views[i] for i in among], among.index(target),
-        linking_attributes(spec.task, spec.pointer, spec.target), precision=precision)
-    rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
-    hidden = withheld(spec.task, spec.pointer, spec.target)
-    same: list[dict] = []
-    if options.examples_needed:
-        picked = choose_same_scene(
-            same_scene_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
-                                  precision),
-            options.examples_needed, rng, spec.target, value_count(vocab, spec.target))
-        if picked is None:
-            raise ConstructionError(f"instance {spec.id}: its scene offers too few examples")
-        same = [_shot_item(spec.task, views, s, options, size_labels, hidden, scene_id)
-                for s in picked]
-    if options.other_scene_shots:
-        shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
-    else:
-        shots = same[:options.shots]
-    pointer_value = rounded(obj[spec.pointer], shown)
-    answer = None if absent else rounded(obj[spec.target], shown)
-    asked = question(spec.pointer, pointer_value, spec.target)
-    choices = (categorical_values(vocab, spec.target) or None) if spec.target in roles.image \
-        else None
-    images = [s["image"] for s in shots if s["image"]] + ([image] if image else [])
-    if not options.cot:
-        worked = None
-    elif absent:
-        worked = (f"In the description, {pointer_phrase(spec.pointer, pointer_value)} has no "
-                  f"match among the objects in the image, so the image does not show it. "
-                  f"Its {spec.target} is null.")
-    else:
-        worked = rationale(spec.task, views, target, spec.pointer, spec.target, precision,
-                           size_labels)
-    record = {
-        "id": spec.id,
-        "scene_id": scene_id,
-        "image": image,
-        "images": images,
-        "task": spec.task,
-        "object_count": len(views) if object_count is None else object_count,
-        "pointer_attribute": spec.pointer,
-        "pointer_value": pointer_value,
-        "target_attribute": spec.target,
-        "target_object": obj["name"],
-        "answer": answer,
-        "choices": choices,
-        "scene_text": text,
-        "scene_format": options.fmt if text is not None else None,
-        "question": asked,
-        "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
-                               pointer=spec.pointer, target=spec.target, question_text=asked,
-                               example_answer=obj[spec.target], shots=shots, cot=options.cot,
-                               choices=choices, conventions=conventions, nullable=nullable),
-        "linking_sets": [list(s) for s in links],
-        "min_linking_size": len(links[0]) if links else None,
-        "precision": shown,
-        "shots": shots,
-        "rationale": worked,
-    }
-    if options.mate_compat and len(shots) < len(same) or options.other_scene_shots and same:
-        record["_same_scene_shots"] = same
-    return record
+    name = "mate"
+    splits = (Split("cross_modal", "cross_modal.jsonl", "cm", CROSS_MODAL_TASKS),
+              Split("unimodal", "unimodal.jsonl", "um", UNIMODAL_TASKS, "unimodal_size"))
+    required_keys = INSTANCE_KEYS
+    judged_keys = ("id", "task", "target_attribute", "answer", "precision")
+    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots")
+    ability = "cross-modal entity linking"
+    takes_mate_options = True
+    conventions = CONVENTIONS  # what the prompt says about the scene text's numbers
+
+    # ------------------------------------------------------------------------ building
+
+    def construct(self, spec: InstanceSpec, objects: list[SceneObject],
+                  rng: np.random.Generator, ctx: BuildContext) -> Any:
+        rule = getattr(get_preset(ctx.options.preset), "rule", None)
+        return construct.construct(spec, objects, rng, ctx.vocab, ctx.roles,
+                                   ctx.options.solver_precision, ctx.options.examples_needed,
+                                   rule)
+
+    def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
+                          ctx: BuildContext) -> Any:
+        construct.construct_example(objects, rng, ctx.vocab, ctx.roles,
+                                    ctx.options.solver_precision)
+
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
+        return ExampleScene(stem, [bench_view(o) for o in data["objects"]])
+
+    def views(self, data: dict[str, Any]) -> tuple[list[dict], list[int]]:
+        """The scene's objects as the suite sees them, and the positions of those the image
+        shows (all of them here)."""
+        views = [bench_view(o) for o in data["objects"]]
+        return views, list(range(len(views)))
+
+    def target(self, chosen: Any) -> int:
+        """The target object's position, from what construction chose."""
+        return chosen
+
+    def link_among(self, spec: InstanceSpec, views: list[dict], drawn: list[int]) -> list[int]:
+        """The objects linking must tell the target apart from (all of them here)."""
+        return list(range(len(views)))
+
+    def absent(self, spec: InstanceSpec) -> bool:
+        """Whether the target is missing from the image (its answer is then null)."""
+        return False
+
+    def nullable(self, spec: InstanceSpec) -> bool:
+        """Whether the prompt says that null answers an object the image does not show."""
+        return False
+
+    def record(self, ctx: BuildContext, spec: InstanceSpec, data: dict[str, Any], chosen: Any,
+               has_image: bool, examples: Sequence[ExampleScene]) -> dict[str, Any]:
+        """One jsonl line (DESIGN 5). Keys starting with ``_`` stay in the part file only
+        (MATE's same-scene examples)."""
+        options, vocab, roles = ctx.options, ctx.vocab, ctx.roles
+        precision, shown = options.solver_precision, options.precision
+        size_labels = {v: k for k, v in vocab.sizes.items()}
+        views, drawn = self.views(data)
+        target, absent = self.target(chosen), self.absent(spec)
+        obj = views[target]
+        scene_id = data["image_filename"].rsplit(".", 1)[0]
+        image = f"images/{data['image_filename']}" if has_image else None
+        text = _scene_text(roles, views, spec.task, spec.pointer, spec.target, options)
+        among = self.link_among(spec, views, drawn)
+        links = [] if absent else minimal_linking_sets(
+            [views[i] for i in among], among.index(target),
+            linking_attributes(spec.task, spec.pointer, spec.target), precision=precision)
+        rng = np.random.default_rng(np.random.SeedSequence([options.seed, spec.index, 1]))
+        hidden = withheld(spec.task, spec.pointer, spec.target)
+        same: list[dict] = []
+        if options.examples_needed:
+            picked = choose_same_scene(
+                same_scene_candidates(views, target, spec.task, spec.pointer, spec.target, roles,
+                                      precision),
+                options.examples_needed, rng, spec.target, value_count(vocab, spec.target))
+            if picked is None:
+                raise ConstructionError(f"instance {spec.id}: its scene offers too few examples")
+            same = [_shot_item(spec.task, views, s, options, size_labels, hidden, scene_id)
+                    for s in picked]
+        if options.other_scene_shots:
+            shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
+        else:
+            shots = same[:options.shots]
+        pointer_value = rounded(obj[spec.pointer], shown)
+        answer = None if absent else rounded(obj[spec.target], shown)
+        asked = question(spec.pointer, pointer_value, spec.target)
+        choices = (categorical_values(vocab, spec.target) or None) if spec.target in roles.image \
+            else None
+        images = [s["image"] for s in shots if s["image"]] + ([image] if image else [])
+        if not options.cot:
+            worked = None
+        elif absent:
+            worked = (f"In the description, {pointer_phrase(spec.pointer, pointer_value)} has no "
+                      f"match among the objects in the image, so the image does not show it. "
+                      f"Its {spec.target} is null.")
+        else:
+            worked = rationale(spec.task, views, target, spec.pointer, spec.target, precision,
+                               size_labels)
+        record = {
+            "id": spec.id,
+            "scene_id": scene_id,
+            "image": image,
+            "images": images,
+            "task": spec.task,
+            "object_count": len(drawn),
+            "pointer_attribute": spec.pointer,
+            "pointer_value": pointer_value,
+            "target_attribute": spec.target,
+            "target_object": obj["name"],
+            "answer": answer,
+            "choices": choices,
+            "scene_text": text,
+            "scene_format": options.fmt if text is not None else None,
+            "question": asked,
+            "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
+                                   pointer=spec.pointer, target=spec.target, question_text=asked,
+                                   example_answer=obj[spec.target], shots=shots, cot=options.cot,
+                                   choices=choices, conventions=self.conventions,
+                                   nullable=self.nullable(spec)),
+            "linking_sets": [list(s) for s in links],
+            "min_linking_size": len(links[0]) if links else None,
+            "precision": shown,
+            "shots": shots,
+            "rationale": worked,
+        }
+        if options.mate_compat and len(shots) < len(same) or options.other_scene_shots and same:
+            record["_same_scene_shots"] = same
+        return record
+
+    # ------------------------------------------------------------------------ scoring
+
+    def score(self, instances: list[dict], predictions: dict[str, str],
+              settings: ScoreSettings, scenes: Any) -> Any:
+        from clevrlite.scoring.evaluate import score_values
+
+        return score_values(self, instances, predictions, settings, scenes)
+
+    def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
+        return context.mate_answer(kind, inst, rng)
+
+    def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
+        from clevrlite.scoring.rewards import instance_precision, mate_reward
+
+        options.pop("box_format", None)
+        options.pop("size", None)
+        return mate_reward(completion, instance, precision=instance_precision(instance),
+                           **options)
 
 
 def _scene_text(roles: Roles, views: list[dict], task: str, pointer: str, target: str,

@@ -84,7 +84,7 @@ def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size
         for n, per_count in zip(counts, share(total, len(counts), rng)):
             for task, per_task in zip(tasks, share(per_count, len(tasks), rng)):
                 pairs = roles.pairs(task) if task in TASKS else [("name", "entities")]
-                turns = conditions(task) if conditions is not None else [None]
+                turns = (conditions(task) if conditions is not None else None) or [None]
                 for (pointer, target), per_cell in zip(pairs, share(per_task, len(pairs), rng)):
                     goals = (_linking_goals(n, pointer, target, task, shots) if balance_linking
                              else [None])

@@ -26,6 +26,15 @@ class Preset:
     rule: SceneRule | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     refuses: dict[str, str] = field(default_factory=dict)  # option -> why it cannot be set
+    min_colors: int = 0  # what the scene rule needs of the vocabulary
+    min_shapes: int = 0
+
+    def check_vocabulary(self, colors: int, shapes: int) -> None:
+        """A usage error when the vocabulary is too small for the preset's scene rule."""
+        if colors < self.min_colors or shapes < self.min_shapes:
+            raise UsageError(f"--preset {self.name} needs at least {self.min_colors} colours "
+                             f"and {self.min_shapes} shapes for its scene rule; add some with "
+                             f"--properties")
 
 
 MATE_VOCABULARY = {"shapes": {"cone": {"primitive": "cone"}}}
@@ -39,6 +48,7 @@ PRESETS = {
                   "fmt": "json", "same_scene_shots": True, "mate_compat": True},
         refuses={"balance_linking": "MATE leaves linking difficulty unbalanced, and balancing "
                                     "it would break the preset's unique colours and shape"},
+        min_colors=4, min_shapes=2,
     ),
 }
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from clevrlite.bench.registry import DEFAULT, get_suite, suite_names
 from clevrlite.errors import UsageError
 
-SPLITS = ("auto", "cross_modal", "unimodal", "gmner", "all")
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
+# The keys every instance line has, by kind of answer (suites name theirs).
 INSTANCE_KEYS = ("id", "scene_id", "task", "object_count", "pointer_attribute",
                  "target_attribute", "answer", "min_linking_size")
 ENTITY_KEYS = ("id", "scene_id", "task", "object_count", "text", "entities", "answer")
-SUITES = ("mate", "grounding", "gmner")
 
 
 def object_value(obj: dict[str, Any], attribute: str) -> Any:
@@ -31,7 +31,7 @@ def object_value(obj: dict[str, Any], attribute: str) -> Any:
 class BenchmarkInfo:
     """What stats.json says of a benchmark: suite, split files, image size, precision."""
 
-    suite: str = "mate"
+    suite: str = DEFAULT  # its name; clevrlite.bench.registry.get_suite gives the suite
     splits: dict[str, str] = field(default_factory=lambda: dict(SPLIT_FILES))
     width: int = 480
     height: int = 320
@@ -47,8 +47,8 @@ def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
         return BenchmarkInfo()
     if not isinstance(stats, dict):
         return BenchmarkInfo()
-    suite = stats.get("suite", "mate")
-    if suite not in SUITES:
+    suite = stats.get("suite", DEFAULT)
+    if suite not in suite_names():
         raise UsageError(f"{path}: unknown suite {suite!r}; rebuild the benchmark with this "
                          f"clevrlite version")
     return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
@@ -61,20 +61,18 @@ def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, l
     root = Path(benchmark_dir)
     if not root.is_dir():
         raise UsageError(f"benchmark directory {str(root)!r} does not exist; check --benchmark")
-    if split not in SPLITS:
-        raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     info = benchmark_info(root)
     files = info.splits
-    if split in SPLITS[1:-1] and split not in files:
+    if split != "all" and split not in files:
         raise UsageError(f"the {info.suite} benchmark {str(root)!r} has no {split} split; use "
-                         f"one of {', '.join(files)}")
+                         f"one of {', '.join(files)} or all")
     wanted = [split] if split in files else list(files)
     present = [name for name in wanted if (root / files[name]).is_file()]
     if not present:
         missing = root / files[wanted[0]]
         raise UsageError(f"benchmark file {str(missing)!r} does not exist; "
                          f"is {str(root)!r} a clevrlite benchmark directory?")
-    keys = ENTITY_KEYS if info.suite == "gmner" else INSTANCE_KEYS
+    keys = get_suite(info.suite).required_keys
     loaded = {name: _read_instances(root / files[name], keys) for name in present}
     seen: dict[str, str] = {}
     for name, instances in loaded.items():
@@ -86,7 +84,7 @@ def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, l
     return loaded
 
 
-def _read_instances(path: Path, keys: tuple[str, ...] = INSTANCE_KEYS) -> list[dict]:
+def _read_instances(path: Path, keys: tuple[str, ...]) -> list[dict]:
     instances, ids = [], set()
     for lineno, obj in json_lines(path):
         missing = [key for key in keys if key not in obj]

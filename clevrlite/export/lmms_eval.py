@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clevrlite.bench.registry import get_suite
 from clevrlite.export.hf import export_hf
 from clevrlite.export.source import open_benchmark
 
@@ -23,10 +24,11 @@ __all__ = ["aggregate_f1", "aggregate_mean", "doc_to_target", "doc_to_text", "do
 '''
 
 
-def task_yaml(task: str, data: Path, split: str, gmner: bool) -> str:
-    """One task's YAML: the split's parquet shards, the hooks, clevrlite's metrics."""
+def task_yaml(task: str, data: Path, split: str, corpus_f1: bool) -> str:
+    """One task's YAML: the split's parquet shards, the hooks, clevrlite's metrics (with the
+    corpus F1 where the suite has one)."""
     f1 = ("  - metric: clevrlite_gmner_f1\n    aggregation: !function utils.aggregate_f1\n"
-          "    higher_is_better: true\n") if gmner else ""
+          "    higher_is_better: true\n") if corpus_f1 else ""
     return f"""task: {task}
 dataset_path: parquet
 dataset_kwargs:
@@ -38,7 +40,7 @@ doc_to_visual: !function utils.doc_to_visual
 doc_to_text: !function utils.doc_to_text
 doc_to_target: !function utils.doc_to_target
 generation_kwargs:
-  max_new_tokens: {1024 if gmner else 512}
+  max_new_tokens: {1024 if corpus_f1 else 512}
   temperature: 0
   do_sample: false
 process_results: !function utils.process_results
@@ -66,7 +68,8 @@ def export_lmms_eval(src: Path, dest: Path, split: str = "all") -> dict[str, int
     data = (folder / "data").resolve()
     for name in counts:
         task = f"clevrlite_{info.suite}_{name}"
-        (folder / f"{task}.yaml").write_text(task_yaml(task, data, name, info.suite == "gmner"),
+        (folder / f"{task}.yaml").write_text(task_yaml(task, data, name,
+                                                       get_suite(info.suite).corpus_f1),
                                              encoding="utf-8")
     (folder / "utils.py").write_text(UTILS, encoding="utf-8")
     return counts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from clevrlite.bench.registry import suite_of_instance
 from clevrlite.scoring.judge import f1
 from clevrlite.scoring.rewards import reward
 
@@ -32,18 +33,15 @@ def doc_to_target(doc: dict[str, Any]) -> str:
 
 
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
-    """Judge the model's answer with clevrlite: correct (and, for gmner, its F1 counts)."""
+    """Judge the model's answer with clevrlite: correct, and the counts of a corpus F1 where the suite has one."""
     truth = json.loads(doc["ground_truth"])
-    judged = reward(results[0] if results else "", truth)
+    output = results[0] if results else ""
+    judged = reward(output, truth)
     out: dict[str, Any] = {"clevrlite_accuracy": float(judged.correct),
                            "clevrlite_reward": judged.value}
-    if truth.get("suite") == "gmner":
-        from clevrlite.scoring.judge import judge_entities
-
-        j = judge_entities(truth, results[0] if results else "",
-                           size=tuple(truth["image_size"]))
-        out["clevrlite_gmner_f1"] = {"matched": j.gmner, "predicted": j.predicted,
-                                     "gold": j.gold}
+    counts = suite_of_instance(truth).f1_counts(truth, output)
+    if counts is not None:
+        out["clevrlite_gmner_f1"] = counts
     return out
 
 

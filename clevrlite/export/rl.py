@@ -23,9 +23,8 @@ from clevrlite.export.parquet import libraries, list_of, write_split
 from clevrlite.export.source import (count, ground_truth, image_paths, image_record,
                                      instances, open_benchmark, split_files)
 from clevrlite.bench.reader import BenchmarkInfo
+from clevrlite.bench.registry import get_suite
 
-ABILITY = {"mate": "cross-modal entity linking", "grounding": "visual grounding",
-           "gmner": "grounded entity recognition"}
 
 
 def _verl_features() -> Any:
@@ -50,7 +49,7 @@ def _verl_row(src: Path, info: BenchmarkInfo, split: str, index: int,
         "data_source": f"clevrlite/{info.suite}",
         "prompt": [{"role": "user", "content": "<image>" * len(images) + inst["prompt"]}],
         "images": [image_record(src, p) for p in images],
-        "ability": ABILITY[info.suite],
+        "ability": get_suite(info.suite).ability,
         "reward_model": {"style": "rule", "ground_truth": ground_truth(inst, info)},
         "extra_info": {"id": inst["id"], "split": split, "index": index, "suite": info.suite,
                        "task": inst["task"], "object_count": inst["object_count"]},

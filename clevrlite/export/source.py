@@ -15,10 +15,8 @@ from typing import Any, Iterator
 
 from clevrlite.errors import UsageError
 from clevrlite.bench.reader import BenchmarkInfo, benchmark_info
+from clevrlite.bench.registry import get_suite
 
-# Instance fields the judge reads (clevrlite.scoring.judge), kept in ground_truth.
-JUDGED = ("id", "task", "target_attribute", "answer", "precision", "condition", "entities",
-          "image_only")
 
 
 def open_benchmark(src: Path) -> BenchmarkInfo:
@@ -59,7 +57,7 @@ def instances(path: Path) -> Iterator[dict[str, Any]]:
 
 def ground_truth(inst: dict[str, Any], info: BenchmarkInfo) -> str:
     """What judging an answer to ``inst`` needs, as JSON (with the image size for boxes)."""
-    kept = {k: inst[k] for k in JUDGED if k in inst}
+    kept = {k: inst[k] for k in get_suite(info.suite).judged_keys if k in inst}
     kept["suite"] = info.suite
     kept["image_size"] = [info.width, info.height]
     return json.dumps(kept, ensure_ascii=False)

@@ -30,19 +30,22 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from clevrlite.scoring.answers import answers_match, parse_precision, round_value
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.scoring import BASELINE_KINDS
 from clevrlite.bench.reader import SceneCache, benchmark_info, load_instances, object_value
-from clevrlite.scoring.grounding_baselines import gmner_answer, grounding_answer
+from clevrlite.bench.registry import get_suite
 from clevrlite.fsutil import write_lines
 
 KINDS = BASELINE_KINDS
 IMAGE_SIDE = ("color", "shape")
 _VOCAB_SECTIONS = {"color": "colors", "shape": "shapes", "material": "materials"}
+NO_LOOKALIKE = ("the lookalike baseline probes absent objects, which only the grounding and "
+                "gmner suites have; build one with --suite grounding")
 _TEMPLATES = ("The answer is {}", "{}", "```json\n{}\n```",
               "Looking at the scene and the description, I would say {}.")
 
@@ -97,34 +100,40 @@ class _Vocabulary:
         return rng.choice(values)
 
 
+@dataclass
+class BaselineContext:
+    """What baselines read besides an instance: its scenes and the vocabulary, and MATE's
+    baselines, which the other suites fall back on."""
+
+    scenes: SceneCache
+    vocab: _Vocabulary
+
+    @property
+    def shapes(self) -> list[str]:
+        return list(self.vocab.data.get("shapes", {}))
+
+    def mate_answer(self, kind: str, inst: dict, rng: random.Random) -> Any:
+        """The answer MATE's baseline ``kind`` gives (oracle for kinds MATE lacks)."""
+        if kind == "random":
+            return _random_answer(inst, rng, self.scenes, self.vocab)
+        if kind in ("text-only", "text-only-shots"):
+            return _text_only_answer(inst, rng, self.vocab, shots=kind == "text-only-shots")
+        return inst["answer"]
+
+
 def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
                          split: str = "all") -> list[dict[str, str]]:
     """Prediction records {"id", "prediction"} of one baseline for every instance of ``split``."""
     if kind not in KINDS:
         raise UsageError(f"unknown baseline {kind!r}; use one of {', '.join(KINDS)}")
     root = Path(benchmark_dir)
-    suite = benchmark_info(root).suite
-    if kind == "lookalike" and suite == "mate":
-        raise UsageError("the lookalike baseline probes absent objects, which only the "
-                         "grounding and gmner suites have; build one with --suite grounding")
+    suite = get_suite(benchmark_info(root).suite)
+    if kind not in suite.baseline_kinds:
+        raise UsageError(f"the {suite.name} suite has no {kind} baseline (its baselines: "
+                         f"{', '.join(suite.baseline_kinds)}); "
+                         + (NO_LOOKALIKE if kind == "lookalike" else "choose one of those"))
     loaded = load_instances(root, split)
-    vocab = _Vocabulary(root)
-    scenes = SceneCache(root)
-    mate: dict[str, Callable[[dict, random.Random], Any]] = {
-        "oracle": lambda inst, rng: inst["answer"],
-        "random": lambda inst, rng: _random_answer(inst, rng, scenes, vocab),
-        "text-only": lambda inst, rng: _text_only_answer(inst, rng, vocab),
-        "text-only-shots": lambda inst, rng: _text_only_answer(inst, rng, vocab, shots=True),
-    }
-    if suite == "gmner":
-        shapes = list(vocab.data.get("shapes", {}))
-        family = "text-only" if kind == "text-only-shots" else kind
-        answer = lambda inst, rng: gmner_answer(family, inst, rng, scenes, shapes)  # noqa: E731
-    elif suite == "grounding":
-        same = mate.get(kind, mate["oracle"])
-        answer = lambda inst, rng: grounding_answer(kind, inst, rng, scenes, same)  # noqa: E731
-    else:
-        answer = mate[kind]
+    context = BaselineContext(SceneCache(root), _Vocabulary(root))
     records = []
     for instances in loaded.values():
         for inst in instances:
@@ -132,7 +141,7 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
             # examples rule objects out
             family = "text-only" if kind == "text-only-shots" else kind
             rng = random.Random(f"{family}/{seed}/{inst['id']}")
-            value = answer(inst, rng)
+            value = suite.baseline(kind, inst, rng, context)
             if kind != "oracle":
                 value = round_value(value, _precision(inst))
             records.append({"id": inst["id"], "prediction": _raw_output(value, rng)})

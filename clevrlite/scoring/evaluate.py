@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clevrlite.bench.reader import (SPLITS, SceneCache, benchmark_info, json_lines,
-                                    load_instances, object_value)
+from clevrlite.bench.reader import (SceneCache, benchmark_info, json_lines, load_instances,
+                                    object_value)
+from clevrlite.bench.registry import get_suite, suite_of_id
+from clevrlite.bench.suite import ScoreSettings, Suite
 from clevrlite.errors import UsageError
 from clevrlite.scoring.answers import answers_match, check_mode, parse_precision, round_value
 from clevrlite.scoring.boxes import BOX_FORMATS, MALFORMED, iou, parse_box
-from clevrlite.scoring.entities import EntityReport, score_entities
+from clevrlite.scoring.entities import EntityReport
 from clevrlite.scoring.judge import IOU_THRESHOLD, Single, f1, judge_single
 
 TASK_ORDER = ("img2data", "data2img", "img2img", "data2data")
@@ -110,6 +112,7 @@ class Report:
     wrong_answers: int = 0  # wrong among given predictions, unparseable included
     out_of_scene: int = 0
     suite: str = "mate"
+    grounded: bool = False  # boxes and absent objects (the grounding suite)
     box_format: str = "xyxy"
     size: tuple[int, int] = (480, 320)
     # grounding suite: conditions, formats, boxes and the null decision
@@ -157,7 +160,7 @@ class Report:
         """The ``--json`` output: accuracies in percent, rounded to two decimals."""
         def accuracies(cells: dict[str, Cell]) -> dict[str, float]:
             return {key: round(cell.accuracy, 2) for key, cell in cells.items()}
-        extra = {"suite": self.suite, **self.grounding()} if self.suite == "grounding" else {}
+        extra = {"suite": self.suite, **self.grounding()} if self.grounded else {}
         return {
             "n": self.n,
             "missing": len(self.missing_ids),
@@ -187,8 +190,6 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     how predicted boxes are written (clevrlite.scoring.boxes).
     """
     check_mode(mode)
-    if split not in SPLITS:
-        raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if box_format not in BOX_FORMATS:
         raise UsageError(f"unknown box format {box_format!r}; use one of "
                          f"{', '.join(BOX_FORMATS)}")
@@ -196,6 +197,9 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     if not pred_path.is_file():
         raise UsageError(f"predictions file {str(pred_path)!r} does not exist; check the path")
     info = benchmark_info(benchmark_dir)
+    if split not in ("auto", "all", *info.splits):
+        raise UsageError(f"the {info.suite} benchmark {str(benchmark_dir)!r} has no {split} "
+                         f"split; use one of auto, {', '.join(info.splits)} or all")
     loaded = load_instances(benchmark_dir, "all")
     if split in info.splits and split not in loaded:
         load_instances(benchmark_dir, split)  # raises, naming the missing file
@@ -212,14 +216,20 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     if not any(inst["id"] in predictions for inst in instances):
         raise UsageError(f"no id in {str(pred_path)!r} belongs to split {split!r} of "
                          f"{str(benchmark_dir)!r}; choose the split the predictions are for")
-    name = "all" if len(chosen) > 1 else chosen[0]
-    size = (info.width, info.height)
-    if info.suite == "gmner":
-        return score_entities(instances, predictions, name, box_format, size, unknown)
-    report = Report(mode=mode, split=name,
-                    precision=_benchmark_precision(instances, Path(benchmark_dir)),
-                    unknown_ids=unknown, suite=info.suite, box_format=box_format, size=size)
-    scenes = SceneCache(benchmark_dir)
+    settings = ScoreSettings(mode, "all" if len(chosen) > 1 else chosen[0], box_format,
+                             (info.width, info.height), unknown,
+                             _benchmark_precision(instances, Path(benchmark_dir)))
+    return get_suite(info.suite).score(instances, predictions, settings,
+                                       SceneCache(benchmark_dir))
+
+
+def score_values(suite: Suite, instances: list[dict], predictions: dict[str, str],
+                 settings: ScoreSettings, scenes: SceneCache, grounded: bool = False) -> Report:
+    """The report of one-value answers (the MATE and grounding suites); ``grounded`` adds the
+    figures of boxes and absent objects."""
+    report = Report(mode=settings.mode, split=settings.split, precision=settings.precision,
+                    unknown_ids=settings.unknown, suite=suite.name, grounded=grounded,
+                    box_format=settings.box_format, size=settings.size)
     for inst in instances:
         _score_instance(report, inst, predictions.get(inst["id"]), scenes)
     _sort_breakdowns(report)
@@ -229,9 +239,8 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
 def _refuse_other_suite(predictions: dict[str, str], suite: str, path: Path,
                         benchmark_dir: str | Path) -> None:
     """A one-line usage error when the predictions' ids belong to another suite."""
-    from clevrlite.bench.suites import suite_of_id
-
-    theirs = sorted({suite_of_id(pid) for pid in predictions} - {None, suite})
+    found = {suite_of_id(pid) for pid in predictions} - {None}
+    theirs = sorted(s.name for s in found if s.name != suite)
     if theirs:
         raise UsageError(f"{str(path)!r} holds predictions for the {theirs[0]} suite, but "
                          f"{str(benchmark_dir)!r} is a {suite} benchmark; score them against "
@@ -296,7 +305,7 @@ def _score_instance(report: Report, inst: dict, raw: str | None, scenes: SceneCa
             if not judged.parsed or judged.malformed_box or (
                     not _in_scene(judged.value, inst, scenes, report)):
                 report.out_of_scene += 1
-        if report.suite == "grounding":
+        if report.grounded:
             _grounding_counts(report, inst, judged)
     report.outcomes[inst["id"]] = outcome
     pair = f"{inst['pointer_attribute']}->{inst['target_attribute']}"
@@ -309,7 +318,7 @@ def _score_instance(report: Report, inst: dict, raw: str | None, scenes: SceneCa
                        (report.by_object_count, str(inst["object_count"])),
                        (report.by_pair, pair), (report.by_min_linking_size, linking)):
         cells.setdefault(key, Cell()).add(correct)
-    if report.suite == "grounding":
+    if report.grounded:
         for cells, key in ((report.by_condition, inst.get("condition") or "grounded"),
                            (report.by_format, inst.get("scene_format") or "image")):
             cells.setdefault(key, Cell()).add(correct)

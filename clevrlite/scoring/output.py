@@ -26,7 +26,7 @@ def format_table(report: "Report | EntityReport") -> str:
         f"missing {len(report.missing_ids)}, unparseable {report.unparseable}, "
         f"unknown ids {len(report.unknown_ids)}",
     ]
-    if report.suite == "grounding":
+    if report.grounded:
         g = report.grounding()
         lines += [f"boxes     Acc@0.5 {g['acc_at_0.5']:.1f}% and mean IoU {g['mean_iou']:.3f} "
                   f"over {g['box_answers']} box answers; {g['malformed_boxes']} malformed",

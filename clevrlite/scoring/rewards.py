@@ -14,7 +14,8 @@ only when, ``clevrlite score`` counts the answer correct.
   boxes of min(1, IoU / 0.5)).
 
 The decisive part (``answer``, or ``grounding`` for gmner) must keep a positive weight, or
-reward 1 would no longer mean correct. ``reward`` picks the suite from the instance.
+reward 1 would no longer mean correct. ``reward`` asks the instance's suite
+(clevrlite.bench.registry), which calls its function here.
 """
 
 from __future__ import annotations
@@ -24,15 +25,22 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from clevrlite.bench.registry import suite_of_instance
 from clevrlite.scoring.judge import IOU_THRESHOLD, f1, judge_entities, judge_single
 
-DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "mate": {"format": 0.1, "answer": 0.9},
-    "grounding": {"format": 0.1, "answer": 0.7, "iou": 0.2},
-    "gmner": {"format": 0.1, "count": 0.1, "span": 0.15, "type": 0.1, "entailment": 0.15,
-              "grounding": 0.3, "grounding_iou": 0.1},
-}
-DECISIVE = {"mate": "answer", "grounding": "answer", "gmner": "grounding"}
+@dataclass(frozen=True)
+class Parts:
+    """A reward's parts with their default weights, and the part that decides correctness."""
+
+    name: str
+    weights: dict[str, float]
+    decisive: str
+
+
+MATE = Parts("mate", {"format": 0.1, "answer": 0.9}, "answer")
+GROUNDING = Parts("grounding", {"format": 0.1, "answer": 0.7, "iou": 0.2}, "answer")
+GMNER = Parts("gmner", {"format": 0.1, "count": 0.1, "span": 0.15, "type": 0.1,
+                        "entailment": 0.15, "grounding": 0.3, "grounding_iou": 0.1}, "grounding")
 _BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
@@ -45,20 +53,21 @@ class Reward:
     correct: bool
 
 
-def check_weights(suite: str, weights: Mapping[str, float] | None) -> dict[str, float]:
-    """The suite's weights with ``weights`` applied; ValueError names a bad one."""
+def check_weights(parts: Parts, weights: Mapping[str, float] | None) -> dict[str, float]:
+    """The default weights of ``parts`` with ``weights`` applied; ValueError names a bad one."""
     if not weights:
-        return DEFAULT_WEIGHTS[suite]
-    merged = dict(DEFAULT_WEIGHTS[suite])
+        return parts.weights
+    merged = dict(parts.weights)
     for name, value in (weights or {}).items():
         if name not in merged:
-            raise ValueError(f"{suite} reward has no part {name!r}; parts: {', '.join(merged)}")
+            raise ValueError(f"{parts.name} reward has no part {name!r}; parts: "
+                             f"{', '.join(merged)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                 not math.isfinite(value) or value < 0:
             raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {value!r}")
         merged[name] = float(value)
-    if merged[DECISIVE[suite]] <= 0:
-        raise ValueError(f"the {DECISIVE[suite]!r} weight must stay positive, or reward 1 "
+    if merged[parts.decisive] <= 0:
+        raise ValueError(f"the {parts.decisive!r} weight must stay positive, or reward 1 "
                          f"would not mean correct")
     return merged
 
@@ -75,7 +84,7 @@ def mate_reward(completion: str, instance: Mapping[str, Any], *,
                 weights: Mapping[str, float] | None = None, mode: str = "lenient",
                 precision: int | None = 2) -> Reward:
     """The reward of a MATE-suite completion (see the module docstring)."""
-    w = check_weights("mate", weights)
+    w = check_weights(MATE, weights)
     judged = judge_single(instance, completion, mode=mode, precision=precision)
     parts = {"format": float(judged.parsed), "answer": float(judged.correct)}
     return _combine(parts, w, judged.correct)
@@ -86,7 +95,7 @@ def grounding_reward(completion: str, instance: Mapping[str, Any], *,
                      size: tuple[int, int] = (480, 320), mode: str = "lenient",
                      precision: int | None = 2) -> Reward:
     """The reward of a grounding-suite completion (see the module docstring)."""
-    w = check_weights("grounding", weights)
+    w = check_weights(GROUNDING, weights)
     judged = judge_single(instance, completion, mode=mode, precision=precision,
                           box_format=box_format, size=size)
     answer = float(judged.correct)
@@ -99,7 +108,7 @@ def gmner_reward(completion: str, instance: Mapping[str, Any], *,
                  weights: Mapping[str, float] | None = None, box_format: str = "xyxy",
                  size: tuple[int, int] = (480, 320)) -> Reward:
     """The reward of a gmner completion (see the module docstring)."""
-    w = check_weights("gmner", weights)
+    w = check_weights(GMNER, weights)
     j = judge_entities(instance, completion, box_format=box_format, size=size)
     if not j.parsed:
         return _combine(dict.fromkeys(w, 0.0), w, False)
@@ -121,20 +130,13 @@ def gmner_reward(completion: str, instance: Mapping[str, Any], *,
 def reward(completion: str, instance: Mapping[str, Any], **options: Any) -> Reward:
     """The reward of a completion on any clevrlite instance (or exported ground truth), by
     its suite. An exported ground truth brings its image size, which box formats need."""
-    suite = instance.get("suite") or ("gmner" if instance.get("task") == "gmner" else
-                                      "grounding" if "condition" in instance else "mate")
     if "image_size" in instance and "size" not in options:
         options["size"] = tuple(instance["image_size"])
-    if suite == "gmner":
-        return gmner_reward(completion, instance, **options)
-    if suite == "grounding":
-        return grounding_reward(completion, instance, precision=_precision(instance), **options)
-    options.pop("box_format", None)
-    options.pop("size", None)
-    return mate_reward(completion, instance, precision=_precision(instance), **options)
+    return suite_of_instance(instance).reward(completion, instance, **options)
 
 
-def _precision(instance: Mapping[str, Any]) -> int | None:
+def instance_precision(instance: Mapping[str, Any]) -> int | None:
+    """The decimals an instance's numbers are compared at (None: every digit)."""
     value = instance.get("precision", 2)
     return None if value == "full" else int(value)
 
@@ -165,5 +167,5 @@ def trl_reward(prompts: list[Any], completions: list[Any], ground_truth: list[An
     return out
 
 
-__all__ = ["DEFAULT_WEIGHTS", "Reward", "check_weights", "gmner_reward", "grounding_reward",
+__all__ = ["GMNER", "GROUNDING", "MATE", "Parts", "Reward", "check_weights", "gmner_reward", "grounding_reward",
            "mate_reward", "reward", "trl_reward", "verl_compute_score"]
