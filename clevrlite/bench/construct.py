@@ -11,7 +11,7 @@ Only attributes change, so placement afterwards sees the final sizes.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,21 @@ from clevrlite.vocab import Vocabulary
 MAX_ATTEMPTS = 100
 # A scene rule edits attribute dicts (objects, target index, pointer, vocabulary, generator).
 SceneRule = Callable[[list[dict], int, str, Vocabulary, np.random.Generator], None]
+T = TypeVar("T")
+
+
+def by_retry(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,
+             attempt: Callable[[], T | None], failure: str) -> T:
+    """The first result of ``attempt`` that is not None, the objects' attributes drawn anew
+    before every attempt after the first; after MAX_ATTEMPTS, a ConstructionError saying
+    ``failure`` (what could not be met, and the fix)."""
+    for k in range(MAX_ATTEMPTS):
+        if k:
+            objects[:] = [sample_attributes(vocab, rng) for _ in objects]
+        result = attempt()
+        if result is not None:
+            return result
+    raise ConstructionError(failure)
 
 
 def choices_of(vocab: Vocabulary) -> dict[str, list[Any]]:
@@ -43,9 +58,8 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
     ``shots`` same-scene examples must be possible; ``rule`` is a preset's scene rule.
     """
     choices = choices_of(vocab)
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            objects[:] = [sample_attributes(vocab, rng) for _ in objects]
+
+    def attempt() -> int | None:
         target = int(rng.integers(len(objects)))
         dicts = attribute_dicts(objects)
         if rule is not None:
@@ -60,21 +74,22 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
                 dicts = constrain_linking(dicts, target, link, goal, choices, rng,
                                           fixed=(spec.pointer, spec.target))
             except ConstructionError:
-                continue
+                return None
         views = [{**d, "size": vocab.sizes[d["size"]], "3d_coords": [i]}  # any distinct spot
                  for i, d in enumerate(dicts)]
         found = same_scene_candidates(views, target, spec.task, spec.pointer, spec.target,
                                       roles, precision)
         if choose_same_scene(found, shots, rng, spec.target,
                              value_count(vocab, spec.target)) is None:
-            continue
+            return None
         for obj, d in zip(objects, dicts):
             write_back(obj, d, vocab)
         return target
-    raise ConstructionError(
-        f"instance {spec.id} ({spec.cell}, linking goal {spec.linking}): no scene of "
-        f"{len(objects)} objects met the pointer, linking and {shots}-shot rules in "
-        f"{MAX_ATTEMPTS} attempts; use fewer shots or a larger vocabulary")
+
+    return by_retry(objects, rng, vocab, attempt,
+                    f"instance {spec.id} ({spec.cell}, linking goal {spec.linking}): no scene "
+                    f"of {len(objects)} objects met the pointer, linking and {shots}-shot rules "
+                    f"in {MAX_ATTEMPTS} attempts; use fewer shots or a larger vocabulary")
 
 
 def construct_example(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, choices_of,
+from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, by_retry, choices_of,
                                        make_numbers_distinct, write_back)
 from clevrlite.bench.lookalike import VISIBLE, absent_holds, differences, lookalikes, make_absent
 from clevrlite.bench.plan import InstanceSpec
@@ -30,7 +30,6 @@ from clevrlite.bench.reader import ENTITY_KEYS
 from clevrlite.bench.shots import ExampleScene
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
 from clevrlite.bench.validity import check_gmner
-from clevrlite.placement import sample_attributes
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError
 from clevrlite.vocab import Vocabulary
@@ -61,9 +60,8 @@ def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
     """Edit ``objects`` (the image's plus ``absent`` more) in place; returns the mention plan:
     which objects the passage names, in order, and each absent one's look-alike."""
     choices = choices_of(vocab)
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            objects[:] = [sample_attributes(vocab, rng) for _ in objects]
+
+    def attempt() -> dict[str, Any] | None:
         missing = sorted(rng.choice(len(objects), absent, replace=False).tolist())
         drawn = [i for i in range(len(objects)) if i not in missing]
         named = int(rng.integers(1, len(drawn)))  # at least one image object goes unnamed
@@ -80,11 +78,11 @@ def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
                         dicts[j][attribute] = others[int(rng.integers(len(others)))]
         image = [dicts[i] for i in drawn]
         if not all(make_absent(dicts[a], image, wants[a], vocab, rng) for a in missing):
-            continue
+            return None
         if any(differences(dicts[i], dicts[j]) == 0 for i in grounded for j in drawn if j != i):
-            continue
+            return None
         if not all(absent_holds(dicts[a], image, wants[a]) for a in missing):
-            continue
+            return None
         for obj, d in zip(objects, dicts):
             write_back(obj, d, vocab)
         for a in missing:
@@ -94,8 +92,10 @@ def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
                 "lookalike": {str(a): drawn[lookalikes(dicts[a], image)[0]] if wants[a]
                               else None for a in missing},
                 "sentences": [int(rng.integers(len(SENTENCES))) for _ in order]}
-    raise ConstructionError(f"no scene of {len(objects)} objects met the gmner rules in "
-                            f"{MAX_ATTEMPTS} attempts; use a larger vocabulary")
+
+    return by_retry(objects, rng, vocab, attempt,
+                    f"no scene of {len(objects)} objects met the gmner rules in "
+                    f"{MAX_ATTEMPTS} attempts; use a larger vocabulary")
 
 
 def describe(obj: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, choices_of,
+from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, by_retry, choices_of,
                                        make_numbers_distinct, write_back)
 from clevrlite.bench.construct import construct_example as mate_example
 from clevrlite.bench.lookalike import VISIBLE, identifies_none, lookalikes, make_absent
@@ -33,7 +33,6 @@ from clevrlite.bench.roles import (CROSS_MODAL_TASKS, IMAGE_SIDE, UNIMODAL_TASKS
 from clevrlite.bench.shots import ExampleScene
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split
 from clevrlite.bench.validity import check_grounding
-from clevrlite.placement import sample_attributes
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError, constrain_linking, make_unique, unique_values
 from clevrlite.vocab import Vocabulary
@@ -64,9 +63,8 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
     """Edit ``objects`` (the image's plus one absent) in place for ``spec``; returns the
     positions of the target, the absent object and its look-alike (or None)."""
     choices = choices_of(vocab)
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            objects[:] = [sample_attributes(vocab, rng) for _ in objects]
+
+    def attempt() -> dict[str, Any] | None:
         absent = int(rng.integers(len(objects)))
         drawn = [i for i in range(len(objects)) if i != absent]
         target = absent if spec.condition in ABSENT else drawn[int(rng.integers(len(drawn)))]
@@ -88,7 +86,7 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
                                            goal, choices, rng,
                                            fixed=(spec.pointer, spec.target))
             except ConstructionError:
-                continue
+                return None
             for i, d in zip(among, edited):
                 dicts[i] = d
         shown = shown_visible(spec.task, spec.pointer, spec.target)
@@ -97,21 +95,23 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
         lookalike = spec.condition == "absent_lookalike"
         fixed = (spec.pointer,) if target == absent else ()
         if probe and not make_absent(dicts[absent], image, lookalike, vocab, rng, shown, fixed):
-            continue
+            return None
         if not probe and not identifies_none(dicts[absent], image, shown) and not make_absent(
                 dicts[absent], image, False, vocab, rng, shown, fixed):
-            continue  # a distractor must match no image object; one with no look-alike will
+            return None  # a distractor must match no image object; one with no look-alike will
         if not _pointer_unique(dicts, group, target, spec.pointer, precision):
-            continue  # a later edit broke an earlier rule
+            return None  # a later edit broke an earlier rule
         for obj, d in zip(objects, dicts):
             write_back(obj, d, vocab)
         objects[absent].drawn = False
         near = lookalikes(dicts[absent], image, shown)
         return {"target": target, "absent": absent,
                 "lookalike": drawn[near[0]] if lookalike else None}
-    raise ConstructionError(f"instance {spec.id} ({spec.cell}, {spec.condition}): no scene of "
-                            f"{len(objects)} objects met the pointer, absent-object and linking "
-                            f"rules in {MAX_ATTEMPTS} attempts; use a larger vocabulary")
+
+    return by_retry(objects, rng, vocab, attempt,
+                    f"instance {spec.id} ({spec.cell}, {spec.condition}): no scene of "
+                    f"{len(objects)} objects met the pointer, absent-object and linking "
+                    f"rules in {MAX_ATTEMPTS} attempts; use a larger vocabulary")
 
 
 def _pointer_unique(dicts: list[dict], group: list[int], target: int, pointer: str,
