@@ -243,13 +243,11 @@ def benchmark(ctx, out, workers, properties, preset, quiet, overwrite, executor,
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 def doctor(backend, as_json) -> None:
     """Show the OpenGL platform and whether rendering runs on a GPU or in software."""
-    from clevrlite.render import gl_info
-
-    from clevrlite.render.backend import egl_device_facts
+    from clevrlite.pipeline import egl_devices, gl_report
     from clevrlite.runs.gpus import describe
 
-    info = gl_info(backend)
-    facts = egl_device_facts() if info["platform"] == "egl" else None
+    info = gl_report(backend)
+    facts = egl_devices() if info["platform"] == "egl" else None
     info["gpus"] = describe(facts)
     if as_json:
         click.echo(json.dumps({**info, "egl_device_facts": facts}, indent=2))

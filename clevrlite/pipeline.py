@@ -90,3 +90,18 @@ class SceneMaker:
             f"{self.min_pixels} pixels in {self.max_visibility_tries} placements at "
             f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
             f"objects or a larger image")
+
+
+def gl_report(backend: str = "auto") -> dict[str, Any]:
+    """What ``clevrlite doctor`` reports: the GL context's facts (clevrlite.render.gl_info)."""
+    from clevrlite.render import gl_info
+
+    return gl_info(backend)
+
+
+def egl_devices() -> list[dict[str, Any]] | None:
+    """Every EGL device with its CUDA ordinal where known (None: EGL cannot list them), for
+    spreading workers over GPUs."""
+    from clevrlite.render.backend import egl_device_facts
+
+    return egl_device_facts()

@@ -47,6 +47,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import yaml
 
 from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.precision import DEFAULT, Precision
 from clevrlite.scene import ANNOTATION_KEYS
 
 FORMATS = ("json", "yaml", "xml", "text")
@@ -56,8 +57,6 @@ CORE_ATTRIBUTES = ("name", "shape", "color", "material", "size", "3d_coords", "r
 # Keys of the scene JSON that are annotations or duplicates, not shown by default.
 HIDDEN_ATTRIBUTES = ("scale",) + ANNOTATION_KEYS
 
-Precision = int | str
-
 
 class SerializationError(ClevrliteError):
     """Text that cannot be read back (or a value that cannot be written) in a given format."""
@@ -66,31 +65,24 @@ class SerializationError(ClevrliteError):
 # ---------------------------------------------------------------- shared
 
 
-def _check_precision(precision: Precision) -> Precision:
-    if precision == "full":
-        return precision
-    if isinstance(precision, str) and precision.isdigit():
-        precision = int(precision)
-    if isinstance(precision, int) and not isinstance(precision, bool) and 0 <= precision <= 6:
-        return precision
-    raise UsageError(f"precision must be an integer 0 to 6 or 'full', not {precision!r}")
-
-
-def rounded(value: Any, precision: Precision = 2) -> Any:
+def rounded(value: Any, precision: Precision | int | str = DEFAULT) -> Any:
     """``value`` with every float rounded to ``precision`` decimals ("full": unchanged) and -0.0
     made 0.0, inside lists and dicts too; integers, booleans, strings and None are unchanged."""
-    precision = _check_precision(precision)
+    return _rounded(value, Precision.parse(precision).digits)
+
+
+def _rounded(value: Any, digits: int | None) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        x = float(value) if precision == "full" else round(float(value), precision)
+        x = float(value) if digits is None else round(float(value), digits)
         return 0.0 if x == 0 else x
     if isinstance(value, (list, tuple)):
-        return [rounded(v, precision) for v in value]
+        return [_rounded(v, digits) for v in value]
     if isinstance(value, Mapping):
-        return {k: rounded(v, precision) for k, v in value.items()}
+        return {k: _rounded(v, digits) for k, v in value.items()}
     return value
 
 
@@ -156,12 +148,12 @@ def _shown(objects: list[Mapping[str, Any]], attributes: Sequence[str] | None,
 
 
 def dumps(scene: Any, fmt: str, *, attributes: Sequence[str] | None = None,
-          precision: Precision = 2) -> str:
+          precision: Precision | int | str = DEFAULT) -> str:
     """The objects of ``scene`` (a Scene, a scene dict, or a mapping with an "objects" list)
     as ``fmt`` text, showing ``attributes`` in that order (default: ``default_attributes``)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    objects = _shown(_objects_of(scene), attributes, _check_precision(precision))
+    objects = _shown(_objects_of(scene), attributes, Precision.parse(precision))
     return _DUMPERS[fmt](objects)
 
 

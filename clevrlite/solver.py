@@ -7,7 +7,8 @@ make those facts hold by construction rather than by luck, so this module can ed
 scene's object attribute dicts until they do.
 
 Objects are mappings such as scene-JSON object dicts. Two values are equal when their
-``value_key`` is: lists compare as tuples, and with an int ``precision`` floats are rounded first.
+``value_key`` is: lists compare as tuples, and floats are rounded to the ``precision`` given
+(clevrlite.precision; exact when it keeps every digit, the default).
 Everything here is pure Python on small inputs: survivor sets are bitmasks on Python ints.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, Hashable, Mapping, Sequence
 import numpy as np
 
 from clevrlite.errors import ClevrliteError
+from clevrlite.precision import EXACT, Precision
 
 __all__ = [
     "ConstructionError",
@@ -36,23 +38,27 @@ class ConstructionError(ClevrliteError):
     """A scene could not be edited to satisfy a required property within its bounded tries."""
 
 
-def value_key(value: Any, precision: int | None = None) -> Hashable:
+def value_key(value: Any, precision: Precision | int | None = EXACT) -> Hashable:
     """Return the hashable form under which ``value`` is compared with other values.
 
-    Lists, tuples and numpy arrays become tuples (recursively), so ``[1, 2] == (1, 2)``. With an
-    int ``precision`` every float, also inside lists, is rounded with ``round(x, precision)``;
-    ``None`` compares floats exactly. Strings and other scalars are returned unchanged (numpy
-    scalars become Python ones). NaN equals nothing, as in Python.
+    Lists, tuples and numpy arrays become tuples (recursively), so ``[1, 2] == (1, 2)``. Every
+    float, also inside lists, is rounded with ``round(x, digits)`` at ``precision`` (a
+    Precision, or its digits; None or a full precision compare exactly). Strings and other scalars are returned unchanged (numpy scalars
+    become Python ones). NaN equals nothing, as in Python.
     """
+    return _key(value, Precision.parse(precision).digits)
+
+
+def _key(value: Any, digits: int | None) -> Hashable:
     kind = type(value)
     if kind is str or kind is int:
         return value
     if kind is float:
-        return value if precision is None else round(value, precision)
+        return value if digits is None else round(value, digits)
     if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple([value_key(item, precision) for item in value])
+        return tuple([_key(item, digits) for item in value])
     if isinstance(value, (float, np.floating)):
-        return float(value) if precision is None else round(float(value), precision)
+        return float(value) if digits is None else round(float(value), digits)
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -66,7 +72,7 @@ def _hashable(value: Any) -> Hashable:
 
 
 def unique_values(
-    objects: Sequence[Mapping[str, Any]], attribute: str, *, precision: int | None = None
+    objects: Sequence[Mapping[str, Any]], attribute: str, *, precision: Precision | int | None = EXACT
 ) -> dict[Hashable, int]:
     """Map every value of ``attribute`` that occurs exactly once among ``objects`` to its index.
 
@@ -74,7 +80,8 @@ def unique_values(
     values as the objects hold them (not rounded), with lists turned into tuples. Every object
     must have ``attribute``.
     """
-    keys = [value_key(obj[attribute], precision) for obj in objects]
+    digits = Precision.parse(precision).digits
+    keys = [_key(obj[attribute], digits) for obj in objects]
     counts = Counter(keys)
     return {
         _hashable(objects[i][attribute]): i for i, key in enumerate(keys) if counts[key] == 1
@@ -86,35 +93,35 @@ def _check_index(index: int, count: int) -> None:
         raise IndexError(f"object index {index} is out of range for {count} objects")
 
 
-def _matches(value: Any, key: Hashable, precision: int | None, unit: float) -> bool:
-    """Whether ``value_key(value, precision) == key``, stopping at the first differing item.
+def _matches(value: Any, key: Hashable, digits: int | None, unit: float) -> bool:
+    """Whether ``_key(value, digits) == key``, stopping at the first differing item.
 
-    ``unit`` is ``10 ** -precision``: a float further than that from a rounded key cannot
+    ``unit`` is ``10 ** -digits``: a float further than that from a rounded key cannot
     round to it, which spares most calls to the slow ``round``.
     """
     kind = type(value)
-    if kind is float and precision is not None:
+    if kind is float and digits is not None:
         if type(key) is float and abs(value - key) > unit:
             return False
-        return round(value, precision) == key
+        return round(value, digits) == key
     if (kind is list or kind is tuple) and type(key) is tuple:
         if len(value) != len(key):
             return False
         for item, part in zip(value, key):
-            if not _matches(item, part, precision, unit):
+            if not _matches(item, part, digits, unit):
                 return False
         return True
-    return value_key(value, precision) == key
+    return _key(value, digits) == key
 
 
 def _survivor_masks(
     objects: Sequence[Mapping[str, Any]], target: int, names: Sequence[str],
-    precision: int | None,
+    digits: int | None,
 ) -> list[int]:
     """For each attribute, the bitmask of other objects whose value equals the target's."""
     masks = []
     bits = [1 << j for j in range(len(objects))]
-    unit = 0.0 if precision is None else 10.0 ** -precision
+    unit = 0.0 if digits is None else 10.0 ** -digits
     for name in names:
         wanted = objects[target][name]
         mask = 0
@@ -124,9 +131,9 @@ def _survivor_masks(
                 if value is wanted or isinstance(value, str) and value == wanted:
                     mask |= bit
         else:
-            wanted = value_key(wanted, precision)
+            wanted = _key(wanted, digits)
             for bit, obj in zip(bits, objects):
-                if _matches(obj[name], wanted, precision, unit):
+                if _matches(obj[name], wanted, digits, unit):
                     mask |= bit
         masks.append(mask & ~bits[target])
     return masks
@@ -192,7 +199,7 @@ def _names_of(subset: int, names: Sequence[str]) -> tuple[str, ...]:
 
 def minimal_linking_sets(
     objects: Sequence[Mapping[str, Any]], target: int, attributes: Sequence[str], *,
-    precision: int | None = None,
+    precision: Precision | int | None = EXACT,
 ) -> list[tuple[str, ...]]:
     """Every inclusion-minimal subset of ``attributes`` whose values single out ``objects[target]``.
 
@@ -205,7 +212,7 @@ def minimal_linking_sets(
     _check_index(target, len(objects))
     names = sorted(set(attributes))
     others = ((1 << len(objects)) - 1) ^ (1 << target)
-    masks = _survivor_masks(objects, target, names, precision)
+    masks = _survivor_masks(objects, target, names, Precision.parse(precision).digits)
     return [_names_of(subset, names) for subset in _minimal_sets(masks, others)]
 
 
@@ -220,7 +227,7 @@ def _pick(options: Sequence[Any], rng: np.random.Generator) -> Any:
 
 def make_unique(
     objects: Sequence[Mapping[str, Any]], index: int, attribute: str, choices: Sequence[Any],
-    rng: np.random.Generator, *, precision: int | None = None,
+    rng: np.random.Generator, *, precision: Precision | int | None = EXACT,
 ) -> list[dict[str, Any]]:
     """Return a copy of ``objects`` in which ``objects[index][attribute]`` occurs exactly once.
 
@@ -233,14 +240,15 @@ def make_unique(
     _check_index(index, len(objects))
     out = _copy_objects(objects)
     value = out[index][attribute]
-    key = value_key(value, precision)
+    digits = Precision.parse(precision).digits
+    key = _key(value, digits)
     clashes = [
         j for j, obj in enumerate(out)
-        if j != index and value_key(obj[attribute], precision) == key
+        if j != index and _key(obj[attribute], digits) == key
     ]
     if not clashes:
         return out
-    alternatives = [choice for choice in choices if value_key(choice, precision) != key]
+    alternatives = [choice for choice in choices if _key(choice, digits) != key]
     if not alternatives:
         raise ConstructionError(
             f"cannot make {attribute}={value!r} of object {index} unique: {len(clashes)} of "
@@ -278,25 +286,25 @@ class _Linker:
     def __init__(
         self, objects: Sequence[Mapping[str, Any]], target: int, names: Sequence[str],
         choices: Mapping[str, Sequence[Any]], fixed: set[str], rng: np.random.Generator,
-        precision: int | None,
+        digits: int | None,
     ) -> None:
         self.source, self.target, self.names = objects, target, names
-        self.rng, self.precision = rng, precision
+        self.rng, self.digits = rng, digits
         self.positions = range(len(names))
         self.mutable = [name not in fixed for name in names]
         self.alternatives = []
         for name, mutable in zip(names, self.mutable):
-            key = value_key(objects[target][name], precision)
+            key = _key(objects[target][name], digits)
             options = choices[name] if mutable else ()
             self.alternatives.append(
-                [choice for choice in options if value_key(choice, precision) != key])
+                [choice for choice in options if _key(choice, digits) != key])
         self.others = [j for j in range(len(objects)) if j != target]
         self.all_others = sum(1 << j for j in self.others)
         self.restart()
 
     def restart(self) -> None:
         self.objects = _copy_objects(self.source)
-        self.masks = _survivor_masks(self.objects, self.target, self.names, self.precision)
+        self.masks = _survivor_masks(self.objects, self.target, self.names, self.digits)
 
     def smallest(self) -> int | None:
         return _smallest_size(self.masks, self.all_others)
@@ -406,7 +414,7 @@ class _Linker:
 def constrain_linking(
     objects: Sequence[Mapping[str, Any]], target: int, attributes: Sequence[str],
     size: int | None, choices: Mapping[str, Sequence[Any]], rng: np.random.Generator, *,
-    fixed: Sequence[str] = (), max_tries: int = 200, precision: int | None = None,
+    fixed: Sequence[str] = (), max_tries: int = 200, precision: Precision | int | None = EXACT,
 ) -> list[dict[str, Any]]:
     """Return a copy of ``objects`` whose smallest minimal linking set for ``target`` has ``size``.
 
@@ -442,7 +450,8 @@ def constrain_linking(
             f"cannot give {request}: {len(names)} attributes and {count - 1} other "
             f"objects allow at most {limit}")
 
-    linker = _Linker(objects, target, names, choices, set(fixed), rng, precision)
+    linker = _Linker(objects, target, names, choices, set(fixed), rng,
+                     Precision.parse(precision).digits)
     if linker.smallest() == size:
         return linker.objects
     if size is None and not linker.twins():

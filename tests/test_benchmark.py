@@ -11,6 +11,7 @@ from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 from clevrlite.bench.plan import make_plan
 from clevrlite.bench.roles import Roles
 from clevrlite.errors import UsageError
+from clevrlite.precision import Precision
 from clevrlite.vocab import load_vocabulary
 
 IMAGE_SIDE, TEXT_SIDE = {"color", "shape"}, {"name", "3d_coords", "rotation", "size"}
@@ -255,7 +256,7 @@ def test_numeric_pointers_stay_distinct_at_the_shown_precision():
     rng = np.random.default_rng(3)
     for _ in range(20):
         objects = [sample_attributes(vocab, rng) for _ in range(5)]
-        construct(spec, objects, rng, vocab, Roles.for_vocab(vocab), 2, 0)
+        construct(spec, objects, rng, vocab, Roles.for_vocab(vocab), Precision(2), 0)
         shown = [round(o.attributes["weight"], 2) for o in objects]
         assert len(set(shown)) == 5
 

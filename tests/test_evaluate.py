@@ -271,7 +271,7 @@ def test_full_precision_benchmark(bench, tmp_path):
     (bench / "unimodal.jsonl").unlink()
     path = preds(tmp_path, {"c6": '{"answer": 45.2531}', "c5": '{"answer": 0.35}'})
     report = score(bench, path)
-    assert report.precision is None and report.outcomes["c6"] == "correct"
+    assert report.precision.full and report.outcomes["c6"] == "correct"
     path = preds(tmp_path, {"c6": '{"answer": 45.25}'})
     assert score(bench, path).outcomes["c6"] == "wrong"
 

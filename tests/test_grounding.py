@@ -125,6 +125,31 @@ def test_the_check_on_written_files_catches_a_wrong_box(grounding):
     assert check_grounding(out, [{**lookalike, "lookalike": None}])
 
 
+def test_the_check_compares_pointers_at_the_benchmarks_precision(grounding, tmp_path):
+    """Two rotations equal at 2 decimals but not at full precision: a rotation pointer of a
+    --precision full benchmark still names one object (the check read 2 decimals, and a
+    1,000-instance full-precision build failed its own check)."""
+    import shutil
+
+    out, _, instances = grounding
+    inst = next(i for i in instances if i["pointer_attribute"] == "rotation")
+    copy = tmp_path / "bench"
+    shutil.copytree(out / "scenes", copy / "scenes")
+    shutil.copytree(out / "masks", copy / "masks")
+    path = copy / "scenes" / f"{inst['scene_id']}.json"
+    scene = json.loads(path.read_text())
+    target = next(o for o in scene["objects"] if o["name"] == inst["target_object"])
+    other = next(o for o in scene["objects"] if o["name"] != inst["target_object"]
+                 and o.get("drawn", True))
+    target["rotation"] = 120.2512
+    other["rotation"] = 120.2489  # 120.25 both, at 2 decimals
+    path.write_text(json.dumps(scene))
+    full = {**inst, "precision": "full", "pointer_value": 120.2512}
+    assert check_grounding(copy, [full]) == []
+    two = {**inst, "precision": 2, "pointer_value": 120.25}
+    assert any("pointer rotation" in p for p in check_grounding(copy, [two]))
+
+
 # ----------------------------------------------------------------------------------- gmner
 
 MENTION = re.compile(r"(?:an?) (?P<size>\w+) (?P<color>\w+) (?P<material>\w+) (?P<shape>\w+)")

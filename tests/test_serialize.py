@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.precision import Precision
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.serialize import (EXTENSIONS, FORMATS, SerializationError, default_attributes,
                                  dumps, loads, rounded)
@@ -256,9 +257,12 @@ def test_precision():
     assert rounded([1.005, -0.0, 3, "s", None], 1) == [1.0, 0.0, 3, "s", None]
     assert rounded({"a": (0.126, 2)}, 2) == {"a": [0.13, 2]}
     assert rounded(-0.0, "full") == 0.0 and str(rounded(-0.0, "full")) == "0.0"
+    assert dumps({"objects": [obj]}, "json", precision=None) == \
+        dumps({"objects": [obj]}, "json", precision=Precision(None)) == \
+        dumps({"objects": [obj]}, "json", precision="full")
 
 
-@pytest.mark.parametrize("bad", [7, -1, 2.0, "two", True, None])
+@pytest.mark.parametrize("bad", [7, -1, 2.0, "two", True, "Full"])
 def test_bad_precision(bad):
     with pytest.raises(UsageError):
         dumps(SCENE, "json", precision=bad)

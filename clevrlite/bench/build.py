@@ -72,8 +72,6 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
         raise UsageError(f"--shots must be 0, 1 or 2, got {options.shots}")
     if options.fmt not in serialize.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(serialize.FORMATS)}")
-    if options.precision != "full" and options.precision not in range(0, 7):
-        raise UsageError(f"--precision must be 0-6 or full, got {options.precision}")
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {options.workers}")
     lo, hi = options.n_objects
@@ -269,7 +267,7 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
     suite = get_suite(options.suite)
     stats: dict[str, Any] = {
         "version": f"clevrlite {__version__}", "suite": suite.name, "preset": options.preset,
-        "seed": options.seed, "precision": options.precision, "format": options.fmt,
+        "seed": options.seed, "precision": options.precision.label, "format": options.fmt,
         "shots": options.shots,
         "shot_source": "same_scene" if options.same_scene_shots else "other_scenes",
         "example_scenes": example_scenes, "cot": options.cot,

@@ -19,6 +19,7 @@ from clevrlite.bench.plan import COORDS_ONLY, InstanceSpec
 from clevrlite.bench.roles import Roles, categorical_values, linking_attributes, value_count
 from clevrlite.bench.shots import choose_same_scene, same_scene_candidates
 from clevrlite.placement import sample_attributes
+from clevrlite.precision import Precision
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError, constrain_linking, make_unique, value_key
 from clevrlite.vocab import Vocabulary
@@ -51,7 +52,7 @@ def choices_of(vocab: Vocabulary) -> dict[str, list[Any]]:
 
 
 def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Generator,
-              vocab: Vocabulary, roles: Roles, precision: int | None, shots: int,
+              vocab: Vocabulary, roles: Roles, precision: Precision, shots: int,
               rule: SceneRule | None = None) -> int:
     """Edit ``objects`` in place for ``spec``; returns the target object's index.
 
@@ -93,7 +94,7 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
 
 
 def construct_example(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,
-                      roles: Roles, precision: int | None) -> None:
+                      roles: Roles, precision: Precision) -> None:
     """Edit an example scene's ``objects`` in place so that every pointer can name an object.
 
     Numbers become distinct at the shown precision, and each categorical pointer attribute
@@ -160,25 +161,26 @@ def _attributes(index: int, obj: SceneObject) -> dict[str, Any]:
 
 
 def make_numbers_distinct(dicts: list[dict], vocab: Vocabulary, rng: np.random.Generator,
-                           precision: int | None) -> None:
+                           precision: Precision) -> None:
     """Re-draw rotations and numeric user attributes that collide at the shown precision."""
     numeric = {"rotation": ((0.0, 360.0), None)}
     numeric.update({n: (a.range, a.decimals) for n, a in vocab.attributes.items()
                     if a.range is not None})
     for name, ((low, high), decimals) in numeric.items():
-        shown = [d for d in (precision, decimals) if d is not None]
+        shown = [d for d in (precision.digits, decimals) if d is not None]
         digits = min(shown) if shown else None  # distinct as the text will show them
+        at = Precision(digits)
         seen: set = set()
         for d in dicts:
             for _ in range(1000):
-                if value_key(d[name], digits) not in seen:
+                if value_key(d[name], at) not in seen:
                     break
                 value = float(rng.uniform(low, high))
                 d[name] = value if decimals is None else round(value, decimals)
             else:
                 raise ConstructionError(f"cannot give {len(dicts)} objects distinct {name} "
                                         f"values at {digits} decimals; widen its range")
-            seen.add(value_key(d[name], digits))
+            seen.add(value_key(d[name], at))
 
 
 def write_back(obj: SceneObject, d: dict[str, Any], vocab: Vocabulary) -> None:

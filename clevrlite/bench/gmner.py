@@ -30,6 +30,7 @@ from clevrlite.bench.reader import ENTITY_KEYS
 from clevrlite.bench.shots import ExampleScene
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
 from clevrlite.bench.validity import check_gmner
+from clevrlite.precision import Precision
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError
 from clevrlite.vocab import Vocabulary
@@ -56,7 +57,7 @@ def absent_count(spec: InstanceSpec, seed: int) -> int:
 
 
 def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
-              vocab: Vocabulary, precision: int | None) -> dict[str, Any]:
+              vocab: Vocabulary, precision: Precision) -> dict[str, Any]:
     """Edit ``objects`` (the image's plus ``absent`` more) in place; returns the mention plan:
     which objects the passage names, in order, and each absent one's look-alike."""
     choices = choices_of(vocab)
@@ -219,12 +220,12 @@ class GmnerSuite(Suite):
     def construct(self, spec: InstanceSpec, objects: list[SceneObject],
                   rng: np.random.Generator, ctx: BuildContext) -> dict[str, Any]:
         return construct(objects, absent_count(spec, ctx.options.seed), rng, ctx.vocab,
-                         ctx.options.solver_precision)
+                         ctx.options.precision)
 
     def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
                           ctx: BuildContext) -> dict[str, Any]:
         return construct(objects, self.example_extra, rng, ctx.vocab,
-                         ctx.options.solver_precision)
+                         ctx.options.precision)
 
     def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
         return ExampleScene(stem, [], extra=example_item(stem, data, kept))

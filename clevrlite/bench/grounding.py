@@ -33,6 +33,7 @@ from clevrlite.bench.roles import (CROSS_MODAL_TASKS, IMAGE_SIDE, UNIMODAL_TASKS
 from clevrlite.bench.shots import ExampleScene
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split
 from clevrlite.bench.validity import check_grounding
+from clevrlite.precision import Precision
 from clevrlite.scene import SceneObject
 from clevrlite.solver import ConstructionError, constrain_linking, make_unique, unique_values
 from clevrlite.vocab import Vocabulary
@@ -59,7 +60,7 @@ def looked_up_in_image(task: str) -> bool:
 
 
 def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Generator,
-              vocab: Vocabulary, precision: int | None) -> dict[str, Any]:
+              vocab: Vocabulary, precision: Precision) -> dict[str, Any]:
     """Edit ``objects`` (the image's plus one absent) in place for ``spec``; returns the
     positions of the target, the absent object and its look-alike (or None)."""
     choices = choices_of(vocab)
@@ -115,7 +116,7 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
 
 
 def _pointer_unique(dicts: list[dict], group: list[int], target: int, pointer: str,
-                    precision: int | None) -> bool:
+                    precision: Precision) -> bool:
     if pointer not in dicts[target]:  # boxes and positions come later, and differ by nature
         return True
     unique = unique_values([dicts[i] for i in group], pointer, precision=precision)
@@ -123,7 +124,7 @@ def _pointer_unique(dicts: list[dict], group: list[int], target: int, pointer: s
 
 
 def construct_example(objects: list[SceneObject], rng: np.random.Generator, vocab: Vocabulary,
-                      roles_: Roles, precision: int | None) -> None:
+                      roles_: Roles, precision: Precision) -> None:
     """An example scene of the suite: one absent object, pointers unique on image objects."""
     for _ in range(MAX_ATTEMPTS):
         mate_example(objects, rng, vocab, roles_, precision)
@@ -164,11 +165,11 @@ class GroundingSuite(MateSuite):
 
     def construct(self, spec: InstanceSpec, objects: list[SceneObject],
                   rng: np.random.Generator, ctx: BuildContext) -> dict[str, Any]:
-        return construct(spec, objects, rng, ctx.vocab, ctx.options.solver_precision)
+        return construct(spec, objects, rng, ctx.vocab, ctx.options.precision)
 
     def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
                           ctx: BuildContext) -> None:
-        construct_example(objects, rng, ctx.vocab, ctx.roles, ctx.options.solver_precision)
+        construct_example(objects, rng, ctx.vocab, ctx.roles, ctx.options.precision)
 
     def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
         views, drawn = self.views(data)
@@ -218,7 +219,7 @@ class GroundingSuite(MateSuite):
                                 lambda i, r: context.mate_answer(kind, i, r))
 
     def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
-        from clevrlite.scoring.rewards import grounding_reward, instance_precision
+        from clevrlite.scoring.rewards import grounding_reward
 
-        return grounding_reward(completion, instance, precision=instance_precision(instance),
-                                **options)
+        return grounding_reward(completion, instance,
+                                precision=Precision.parse(instance.get("precision", 2)), **options)

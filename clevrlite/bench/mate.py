@@ -28,6 +28,7 @@ from clevrlite.bench.shots import (ExampleScene, Shot, choose_other_scenes,
                                    choose_same_scene, same_scene_candidates)
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
 from clevrlite.scene import SceneObject
+from clevrlite.precision import Precision
 from clevrlite.serialize import rounded
 from clevrlite.solver import ConstructionError, minimal_linking_sets
 
@@ -52,13 +53,13 @@ class MateSuite(Suite):
                   rng: np.random.Generator, ctx: BuildContext) -> Any:
         rule = getattr(get_preset(ctx.options.preset), "rule", None)
         return construct.construct(spec, objects, rng, ctx.vocab, ctx.roles,
-                                   ctx.options.solver_precision, ctx.options.examples_needed,
+                                   ctx.options.precision, ctx.options.examples_needed,
                                    rule)
 
     def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
                           ctx: BuildContext) -> Any:
         construct.construct_example(objects, rng, ctx.vocab, ctx.roles,
-                                    ctx.options.solver_precision)
+                                    ctx.options.precision)
 
     def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
         return ExampleScene(stem, [bench_view(o) for o in data["objects"]])
@@ -90,7 +91,7 @@ class MateSuite(Suite):
         """One jsonl line (DESIGN 5). Keys starting with ``_`` stay in the part file only
         (MATE's same-scene examples)."""
         options, vocab, roles = ctx.options, ctx.vocab, ctx.roles
-        precision, shown = options.solver_precision, options.precision
+        precision = options.precision
         size_labels = {v: k for k, v in vocab.sizes.items()}
         views, drawn = self.views(data)
         target, absent = self.target(chosen), self.absent(spec)
@@ -118,8 +119,8 @@ class MateSuite(Suite):
             shots = _other_scene_items(spec, examples, roles, options, size_labels, rng)
         else:
             shots = same[:options.shots]
-        pointer_value = rounded(obj[spec.pointer], shown)
-        answer = None if absent else rounded(obj[spec.target], shown)
+        pointer_value = rounded(obj[spec.pointer], precision)
+        answer = None if absent else rounded(obj[spec.target], precision)
         asked = question(spec.pointer, pointer_value, spec.target)
         choices = (categorical_values(vocab, spec.target) or None) if spec.target in roles.image \
             else None
@@ -156,7 +157,7 @@ class MateSuite(Suite):
                                    nullable=self.nullable(spec)),
             "linking_sets": [list(s) for s in links],
             "min_linking_size": len(links[0]) if links else None,
-            "precision": shown,
+            "precision": precision.label,
             "shots": shots,
             "rationale": worked,
         }
@@ -176,12 +177,12 @@ class MateSuite(Suite):
         return context.mate_answer(kind, inst, rng)
 
     def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
-        from clevrlite.scoring.rewards import instance_precision, mate_reward
+        from clevrlite.scoring.rewards import mate_reward
 
         options.pop("box_format", None)
         options.pop("size", None)
-        return mate_reward(completion, instance, precision=instance_precision(instance),
-                           **options)
+        return mate_reward(completion, instance,
+                           precision=Precision.parse(instance.get("precision", 2)), **options)
 
 
 def _scene_text(roles: Roles, views: list[dict], task: str, pointer: str, target: str,
@@ -207,7 +208,7 @@ def _shot_item(task: str, views: list[dict], shot: Shot, options: BenchmarkOptio
         "question": question(shot.pointer, pointer_value, shot.target),
         "answer": rounded(obj[shot.target], options.precision),
         "rationale": rationale(task, views, shot.object_index, shot.pointer, shot.target,
-                               options.solver_precision, size_labels, hidden),
+                               options.precision, size_labels, hidden),
     }
 
 
@@ -216,7 +217,7 @@ def _other_scene_items(spec: InstanceSpec, examples: Sequence[ExampleScene], rol
                        rng: np.random.Generator) -> list[dict[str, Any]]:
     """The instance's worked examples, each from a different example scene."""
     picked = choose_other_scenes(examples, options.shots, spec.task, spec.pointer, spec.target,
-                                 roles, options.solver_precision, rng)
+                                 roles, options.precision, rng)
     if len(picked) < options.shots:
         raise ConstructionError(f"instance {spec.id}: {len(examples)} example scenes of "
                                 f"{spec.n_objects} objects offer only {len(picked)} examples")

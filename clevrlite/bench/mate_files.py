@@ -29,6 +29,7 @@ from clevrlite.bench.prompts import build_prompt
 from clevrlite.bench.roles import Roles, withheld
 from clevrlite import fsutil
 from clevrlite.scene import ANNOTATION_KEYS
+from clevrlite.precision import Precision
 from clevrlite.serialize import rounded
 from clevrlite.solver import unique_values
 
@@ -49,7 +50,7 @@ def example_id(scene_json: bytes) -> str:
     return hashlib.md5(scene_json).hexdigest()
 
 
-def mate_scene(scene: dict[str, Any], image_name: str, precision: int | str) -> dict[str, Any]:
+def mate_scene(scene: dict[str, Any], image_name: str, precision: Precision) -> dict[str, Any]:
     """A scene as MATE stores it: camera, image file, objects in MATE's key order with the
     values the prompt's text shows (size as its number), then user attributes; lights and
     image size in ``metadata``."""
@@ -130,7 +131,7 @@ def mate_line(record: dict[str, Any], scene: dict[str, Any], eid: str, shots: in
 
 
 def write_mate_files(out: Path, records: dict[str, Iterable[dict[str, Any]]], roles: Roles,
-                     fmt: str, precision: int | str, size: tuple[int, int]) -> None:
+                     fmt: str, precision: Precision, size: tuple[int, int]) -> None:
     """Write OUT/mate/{setup}.jsonl for every setup and OUT/mate/img/, from each split's
     records (their scenes are read from OUT/scenes/)."""
     folder = out / "mate"

@@ -8,6 +8,7 @@ from typing import Any
 
 from clevrlite.bench.mate_files import SHOTS_NEEDED
 from clevrlite.bench.presets import get_preset
+from clevrlite.precision import DEFAULT, Precision
 from clevrlite.runs.executors import CONTROL_FIELDS, RunControls
 
 # Options that choose where and how a build runs, not what it writes (left out of
@@ -28,7 +29,7 @@ class BenchmarkOptions(RunControls):
     same_scene_shots: bool = False  # MATE's leaky examples instead of other scenes'
     cot: bool = False
     fmt: str = "json"
-    precision: int | str = 2
+    precision: Precision = DEFAULT  # any spelling Precision.parse takes: 2, "2", "full"
     balance_linking: bool = False
     width: int = 480
     height: int = 320
@@ -38,11 +39,15 @@ class BenchmarkOptions(RunControls):
     preset: str | None = None
     suite: str = "mate"  # mate, grounding or gmner (DESIGN 8)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "precision", Precision.parse(self.precision))
+
     def deciding(self, vocabulary: dict[str, Any]) -> dict[str, Any]:
         """The options that decide the benchmark's bytes (manifest.json)."""
         out = {name: getattr(self, name) for name in self.__dataclass_fields__
                if name not in NOT_DECIDING}
         out["n_objects"] = list(self.n_objects)
+        out["precision"] = self.precision.label
         out["vocabulary"] = vocabulary
         return out
 
@@ -52,10 +57,6 @@ class BenchmarkOptions(RunControls):
         found = get_preset(preset)
         defaults = dict(found.defaults) if found is not None else {}
         return cls(**{**defaults, **given, "preset": preset})
-
-    @property
-    def solver_precision(self) -> int | None:
-        return None if self.precision == "full" else int(self.precision)
 
     @property
     def examples_needed(self) -> int:

@@ -13,6 +13,7 @@ import json
 from typing import Any, Sequence
 
 from clevrlite.bench.roles import linking_attributes
+from clevrlite.precision import Precision
 from clevrlite.serialize import rounded
 from clevrlite.solver import minimal_linking_sets
 
@@ -87,7 +88,7 @@ def answer_format(target: str, example: Any, nullable: bool = False) -> str:
 
 
 def rationale(task: str, views: Sequence[dict], index: int, pointer: str, target: str,
-              precision: int | None, size_labels: dict[float, str],
+              precision: Precision, size_labels: dict[float, str],
               hidden: str | None = None) -> str:
     """A worked rationale that cites each attribute only as the modality it talks about shows it.
 
@@ -99,7 +100,7 @@ def rationale(task: str, views: Sequence[dict], index: int, pointer: str, target
     link = [a for a in linking_attributes(task, pointer, target) if a != hidden]
     sets = minimal_linking_sets(views, index, link, precision=precision)
     cited = list(sets[0]) if sets else []
-    named = pointer_phrase(pointer, rounded(obj[pointer], _shown(precision)))
+    named = pointer_phrase(pointer, rounded(obj[pointer], precision))
     in_text = _join([f"{a} {_say(obj[a], precision)}" for a in cited])
     in_image = _image_words(obj, cited, size_labels)
     coords = _say(obj["3d_coords"], precision)
@@ -126,10 +127,6 @@ def _join(parts: list[str]) -> str:
     return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _shown(precision: int | None) -> int | str:
-    return "full" if precision is None else precision
-
-
 def _image_words(obj: dict, cited: Sequence[str], size_labels: dict[float, str]) -> str:
     """E.g. 'large red metal cube' from the cited attributes, as the image shows them."""
     words = [size_labels.get(obj["size"], str(obj["size"])) if "size" in cited else None,
@@ -139,8 +136,8 @@ def _image_words(obj: dict, cited: Sequence[str], size_labels: dict[float, str])
     return " ".join(str(w) for w in words if w)
 
 
-def _say(value: Any, precision: int | None) -> str:
-    value = rounded(value, _shown(precision))
+def _say(value: Any, precision: Precision) -> str:
+    value = rounded(value, precision)
     return value if isinstance(value, str) else json.dumps(value)
 
 

@@ -18,7 +18,6 @@ from clevrlite.vocab import Vocabulary
 
 IMAGE_SIDE = ("color", "shape")
 TEXT_SIDE = ("name", "3d_coords", "rotation", "size")
-SHARED = ("material",)
 # Seen in the image and stated in the text: candidates for linking.
 BOTH_MODALITIES = ("color", "shape", "material", "size")
 CROSS_MODAL_TASKS = ("img2data", "data2img")

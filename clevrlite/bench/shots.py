@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clevrlite.bench.roles import DISTINCT_BY_NATURE, Roles, linking_attributes
+from clevrlite.precision import Precision
 from clevrlite.solver import unique_values, value_key
 
 
@@ -36,7 +37,7 @@ class Shot:
 
 
 def same_scene_candidates(views: Sequence[dict], target_index: int, task: str, pointer: str,
-                          target: str, roles: Roles, precision: int | None) -> list[Shot]:
+                          target: str, roles: Roles, precision: Precision) -> list[Shot]:
     """Every same-scene example that obeys the rules (module docstring), in a fixed order.
 
     In cross-modal tasks an example also never concerns a twin of the target (an object equal
@@ -94,7 +95,7 @@ class ExampleScene:
 
 
 def choose_other_scenes(scenes: Sequence[ExampleScene], count: int, task: str, pointer: str,
-                        target: str, roles: Roles, precision: int | None,
+                        target: str, roles: Roles, precision: Precision,
                         rng: np.random.Generator) -> list[tuple[int, Shot]]:
     """``count`` examples from distinct scenes of ``scenes``, as (scene position, shot) pairs.
 

@@ -19,6 +19,7 @@ import numpy as np
 from clevrlite.bench.plan import InstanceSpec
 from clevrlite.bench.roles import Roles
 from clevrlite.bench.shots import ExampleScene
+from clevrlite.precision import Precision
 from clevrlite.scene import SceneObject
 from clevrlite.vocab import Vocabulary
 
@@ -59,7 +60,7 @@ class ScoreSettings:
     box_format: str
     size: tuple[int, int]
     unknown: list[str]
-    precision: Any
+    precision: Precision
 
 
 class Suite:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from clevrlite.bench.lookalike import VISIBLE, differences
 from clevrlite.errors import ClevrliteError
+from clevrlite.precision import Precision
 from clevrlite.solver import value_key
 
 IMAGE_POINTERS = ("color", "shape", "bbox")
@@ -121,8 +122,10 @@ def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
                                      shown, probe)
         group = [o for o in objects if o.get("drawn", True)] if pointer in IMAGE_POINTERS \
             else objects
-        values = [value_key(o["scale"] if pointer == "size" else o[pointer], 2) for o in group]
-        key = value_key(inst["pointer_value"], 2)
+        precision = Precision.parse(inst.get("precision", 2))  # as the text shows numbers
+        values = [value_key(o["scale"] if pointer == "size" else o[pointer], precision)
+                  for o in group]
+        key = value_key(inst["pointer_value"], precision)
         named = [o for o, v in zip(group, values) if v == key]
         if len(named) != 1 or named[0]["name"] != inst["target_object"]:
             problems.append(f"{where}: pointer {pointer}={inst['pointer_value']} names "

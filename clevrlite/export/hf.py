@@ -26,7 +26,6 @@ TEXT = ("id", "scene_id", "split", "task", "pointer_attribute", "target_attribut
         "target_object", "scene_text", "scene_format", "question", "prompt", "rationale",
         "condition", "absent_object", "lookalike", "text", "ground_truth")
 INTEGER = ("object_count", "min_linking_size")
-JSON = ("answer", "pointer_value", "precision", "shots")
 
 
 def features(info: BenchmarkInfo, sample: dict[str, Any]) -> Any:

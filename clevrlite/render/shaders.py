@@ -11,12 +11,12 @@ the CLEVR look:
   reflections (pyrender has no environment light, and plain metal renders almost black);
 - highlights: GGX widened a little per light, like CLEVR's small area lamps;
 - the key light's shadow is read with hardware-filtered compares (a sampler2DShadow, see
-  passes.ShadowTexture): one read with a normal offset on objects (no acne), four spread reads
-  on the floor (soft edges), and no shadow outside the fitted shadow frustum;
+  passes.ShadowTexture): one read on the floor (its edge at its sharpest), four spread reads
+  with a normal offset on objects (a soft penumbra, no acne), and no shadow outside the
+  fitted shadow frustum;
 - point lights fall off as 1 / (d^2 + r^2), like lamps of radius r, so fill and back lights
   leave no hot spots on the floor;
-- primitives without normals (only the floor) compile to a cheap matte, upward-facing variant.
-
+- primitives without normals (only the floor) compile to a cheap matte, upward-facing variant;
 - a second output writes each fragment's object id (the mask), from the same rasterization.
 
 The shadow-map pass keeps pyrender's own shaders.

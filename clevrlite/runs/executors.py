@@ -63,8 +63,8 @@ def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any]) 
 
     environments: list[dict[str, str]] = []
     if options.gpus:
-        from clevrlite.render.backend import egl_device_facts
+        from clevrlite.pipeline import egl_devices
         from clevrlite.runs.gpus import plan, worker_environments
 
-        environments = worker_environments(plan(options.gpus, egl_device_facts() or []))
+        environments = worker_environments(plan(options.gpus, egl_devices() or []))
     return Pool(workers, setup, environments)

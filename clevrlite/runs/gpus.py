@@ -4,8 +4,8 @@ Users, Ray and CUDA name GPUs by CUDA index (CUDA_VISIBLE_DEVICES, nvidia-smi); 
 devices in its own order, and ``EGL_DEVICE_ID`` picks one of those. NVIDIA's driver says which
 CUDA device an EGL device is (EGL_NV_device_cuda), and that is what the mapping uses; where a
 driver does not say, the EGL devices that are not Mesa's software device are taken in EGL's
-order. The mapping is plain logic over device facts (clevrlite.render.backend.
-egl_device_facts), so it is tested with stand-in device lists on machines without a GPU.
+order. The mapping is plain logic over device facts (clevrlite.pipeline.egl_devices), so it
+is tested with stand-in device lists on machines without a GPU.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def worker_environments(devices: Sequence[int]) -> list[dict[str, str]]:
 def egl_device_for_cuda(cuda: int, facts: Facts | None = None) -> int | None:
     """The EGL device of CUDA device ``cuda`` (None when it cannot be told)."""
     if facts is None:
-        from clevrlite.render.backend import egl_device_facts
+        from clevrlite.pipeline import egl_devices
 
-        facts = egl_device_facts() or []
+        facts = egl_devices() or []
     gpus = gpu_devices(facts)
     for position, g in enumerate(gpus):
         if (g["cuda"] if g["cuda"] is not None else position) == cuda:

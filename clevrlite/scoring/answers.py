@@ -17,6 +17,7 @@ import warnings
 from typing import Any, NamedTuple
 
 from clevrlite.errors import UsageError
+from clevrlite.precision import DEFAULT, Precision
 
 MODES = ("lenient", "mate")
 # MATE's src/main_eval.py: ANSWER_JSON_REGEX, applied after removing backslashes and newlines.
@@ -215,31 +216,31 @@ def _loose_value(raw: str) -> Any:
 
 # ---------------------------------------------------------------------------------- comparing
 
-def answers_match(predicted: Any, gold: Any, precision: int | None = 2,
+def answers_match(predicted: Any, gold: Any, precision: Precision | int | str = DEFAULT,
                   mode: str = "lenient") -> bool:
-    """Whether a parsed answer equals the gold value (``precision`` None means "full")."""
+    """Whether a parsed answer equals the gold value, numbers compared at ``precision``."""
     check_mode(mode)
     if mode == "mate":
         return str(gold) == str(predicted).strip()
-    return _lenient_equal(predicted, gold, precision)
+    return _lenient_equal(predicted, gold, Precision.parse(precision).digits)
 
 
-def _lenient_equal(predicted: Any, gold: Any, precision: int | None) -> bool:
+def _lenient_equal(predicted: Any, gold: Any, digits: int | None) -> bool:
     if gold is None or isinstance(gold, bool):
         return predicted == gold
     if isinstance(gold, (int, float)):
         number = _as_number(predicted)
-        return number is not None and _numbers_equal(number, gold, precision)
+        return number is not None and _numbers_equal(number, gold, digits)
     if isinstance(gold, (list, tuple)):
         items = _as_list(predicted)
         return (items is not None and len(items) == len(gold)
-                and all(_lenient_equal(p, g, precision) for p, g in zip(items, gold)))
+                and all(_lenient_equal(p, g, digits) for p, g in zip(items, gold)))
     if isinstance(gold, str):
         if isinstance(predicted, (list, tuple, dict)) or predicted is None:
             return False
         gold_number, pred_number = _as_number(gold), _as_number(predicted)
         if gold_number is not None and pred_number is not None:
-            return _numbers_equal(pred_number, gold_number, precision)
+            return _numbers_equal(pred_number, gold_number, digits)
         return _normal_text(str(predicted)) == _normal_text(gold)
     return predicted == gold
 
@@ -271,34 +272,25 @@ def _as_list(value: Any) -> list[Any] | None:
     return [part.strip() for part in text.split(",")] if text else None
 
 
-def _numbers_equal(predicted: float, gold: float, precision: int | None) -> bool:
-    if precision is None:
+def _numbers_equal(predicted: float, gold: float, digits: int | None) -> bool:
+    if digits is None:
         return float(predicted) == float(gold)
-    return round(float(predicted), precision) == round(float(gold), precision)
+    return round(float(predicted), digits) == round(float(gold), digits)
 
 
-def round_value(value: Any, precision: int | None) -> Any:
-    """``value`` with every float (also inside lists) rounded to ``precision`` decimals."""
-    if precision is None or isinstance(value, bool):
+def round_value(value: Any, precision: Precision | int | str) -> Any:
+    """``value`` with every float (also inside lists) rounded at ``precision``."""
+    return _round_floats(value, Precision.parse(precision).digits)
+
+
+def _round_floats(value: Any, digits: int | None) -> Any:
+    if digits is None or isinstance(value, bool):
         return value
     if isinstance(value, float):
-        return round(value, precision)
+        return round(value, digits)
     if isinstance(value, (list, tuple)):
-        return [round_value(item, precision) for item in value]
+        return [_round_floats(item, digits) for item in value]
     return value
-
-
-def parse_precision(value: Any) -> int | None:
-    """A benchmark's precision field as decimals, or None for "full"."""
-    if value == "full":
-        return None
-    try:
-        decimals = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"precision must be an integer or \"full\"; got {value!r}") from None
-    if decimals < 0:
-        raise UsageError(f"precision must not be negative; got {value!r}")
-    return decimals
 
 
 def check_mode(mode: str) -> None:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clevrlite.scoring.answers import answers_match, parse_precision, round_value
+from clevrlite.precision import Precision
+from clevrlite.scoring.answers import answers_match, round_value
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.scoring import BASELINE_KINDS
 from clevrlite.bench.reader import SceneCache, benchmark_info, load_instances, object_value
@@ -164,8 +165,8 @@ def _raw_output(value: Any, rng: random.Random) -> str:
     return rng.choice(_TEMPLATES).replace("{}", answer)
 
 
-def _precision(inst: dict) -> int | None:
-    return parse_precision(inst.get("precision", 2))
+def _precision(inst: dict) -> Precision:
+    return Precision.parse(inst.get("precision", 2))
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -213,13 +214,13 @@ def _text_only_answer(inst: dict, rng: random.Random, vocab: _Vocabulary,
 
 
 def _matching(objects: list[dict], attribute: str | None, value: Any,
-              precision: int | None) -> list[dict]:
+              precision: Precision) -> list[dict]:
     """The objects of a text whose ``attribute`` shows ``value``."""
     return [obj for obj in objects if object_value(obj, attribute) is not None
             and answers_match(object_value(obj, attribute), value, precision)]
 
 
-def _rule_out_examples(objects: list[dict], inst: dict, precision: int | None) -> list[dict]:
+def _rule_out_examples(objects: list[dict], inst: dict, precision: Precision) -> list[dict]:
     """``objects`` without those that same-scene examples pick out (examples never concern
     the target object); examples from other scenes say nothing about these objects."""
     remaining = list(objects)

@@ -34,7 +34,8 @@ from clevrlite.bench.reader import (SceneCache, benchmark_info, json_lines, load
 from clevrlite.bench.registry import get_suite, suite_of_id
 from clevrlite.bench.suite import ScoreSettings, Suite
 from clevrlite.errors import UsageError
-from clevrlite.scoring.answers import answers_match, check_mode, parse_precision, round_value
+from clevrlite.precision import Precision
+from clevrlite.scoring.answers import answers_match, check_mode, round_value
 from clevrlite.scoring.boxes import BOX_FORMATS, MALFORMED, iou, parse_box
 from clevrlite.scoring.entities import EntityReport
 from clevrlite.scoring.judge import IOU_THRESHOLD, Single, f1, judge_single
@@ -98,7 +99,7 @@ class Report:
 
     mode: str
     split: str
-    precision: int | None
+    precision: Precision
     overall_cell: Cell = field(default_factory=Cell)
     by_task: dict[str, Cell] = field(default_factory=dict)
     by_object_count: dict[str, Cell] = field(default_factory=dict)
@@ -275,19 +276,19 @@ def _sort_breakdowns(report: Report) -> None:
                                    for task in report.by_task}
 
 
-def _benchmark_precision(instances: list[dict], root: Path) -> int | None:
+def _benchmark_precision(instances: list[dict], root: Path) -> Precision:
     """The instances' precision field; stats.json's when they have none; else 2."""
     values = {json.dumps(inst["precision"]) for inst in instances if "precision" in inst}
     if len(values) > 1:
         raise UsageError(f"benchmark {str(root)!r} mixes precisions {sorted(values)}; "
                          f"a benchmark has one precision")
     if values:
-        return parse_precision(json.loads(values.pop()))
+        return Precision.parse(json.loads(values.pop()))
     stats = root / "stats.json"
     try:
-        return parse_precision(json.loads(stats.read_text(encoding="utf-8")).get("precision", 2))
+        return Precision.parse(json.loads(stats.read_text(encoding="utf-8")).get("precision", 2))
     except (OSError, ValueError, AttributeError):
-        return 2
+        return Precision(2)
 
 
 def _score_instance(report: Report, inst: dict, raw: str | None, scenes: SceneCache) -> None:

@@ -20,9 +20,6 @@ from typing import Any, Callable
 from clevrlite.bench.lookalike import VISIBLE, differences
 from clevrlite.bench.reader import SceneCache, object_value
 
-# grounding answers read off an image object: its box, colour or shape
-IMAGE_TARGETS = ("bbox", "color", "shape")
-
 
 def _drawn(scenes: SceneCache, inst: dict) -> list[dict]:
     return [o for o in scenes.objects(inst["scene_id"]) if o.get("drawn", True)]

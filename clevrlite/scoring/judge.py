@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from clevrlite.precision import DEFAULT, Precision
 from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.scoring.boxes import _NUMBERS, MALFORMED, is_null, iou, parse_box
 from clevrlite.scoring.matching import max_matching
@@ -41,7 +42,7 @@ class Single:
 
 
 def judge_single(inst: dict[str, Any], raw: str, *, mode: str = "lenient",
-                 precision: int | None = 2, box_format: str = "xyxy",
+                 precision: Precision | int | str = DEFAULT, box_format: str = "xyxy",
                  size: tuple[int, int] = (480, 320)) -> Single:
     """Judge raw model output ``raw`` on a MATE or grounding instance."""
     parsed = extract_answer(raw, mode)

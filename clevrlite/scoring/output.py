@@ -17,9 +17,8 @@ def format_table(report: "Report | EntityReport") -> str:
     """A plain-text summary for terminals: overall, OSE, breakdowns, and the missing ids."""
     if isinstance(report, EntityReport):
         return format_entity_table(report)
-    precision = "full" if report.precision is None else report.precision
     lines = [
-        f"split {report.split}, mode {report.mode}, precision {precision}",
+        f"split {report.split}, mode {report.mode}, precision {report.precision}",
         f"overall   {report.overall:6.1f}%  ({report.overall_cell.correct}/{report.n})",
         f"OSE       {report.ose:6.1f}%  ({report.out_of_scene}/{report.wrong_answers} "
         f"wrong answers out of scene)",

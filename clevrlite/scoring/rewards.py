@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from clevrlite.bench.registry import suite_of_instance
+from clevrlite.precision import DEFAULT, Precision
 from clevrlite.scoring.judge import IOU_THRESHOLD, f1, judge_entities, judge_single
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _combine(parts: dict[str, float], weights: dict[str, float], correct: bool) 
 
 def mate_reward(completion: str, instance: Mapping[str, Any], *,
                 weights: Mapping[str, float] | None = None, mode: str = "lenient",
-                precision: int | None = 2) -> Reward:
+                precision: Precision | int | str = DEFAULT) -> Reward:
     """The reward of a MATE-suite completion (see the module docstring)."""
     w = check_weights(MATE, weights)
     judged = judge_single(instance, completion, mode=mode, precision=precision)
@@ -93,7 +94,7 @@ def mate_reward(completion: str, instance: Mapping[str, Any], *,
 def grounding_reward(completion: str, instance: Mapping[str, Any], *,
                      weights: Mapping[str, float] | None = None, box_format: str = "xyxy",
                      size: tuple[int, int] = (480, 320), mode: str = "lenient",
-                     precision: int | None = 2) -> Reward:
+                     precision: Precision | int | str = DEFAULT) -> Reward:
     """The reward of a grounding-suite completion (see the module docstring)."""
     w = check_weights(GROUNDING, weights)
     judged = judge_single(instance, completion, mode=mode, precision=precision,
@@ -133,12 +134,6 @@ def reward(completion: str, instance: Mapping[str, Any], **options: Any) -> Rewa
     if "image_size" in instance and "size" not in options:
         options["size"] = tuple(instance["image_size"])
     return suite_of_instance(instance).reward(completion, instance, **options)
-
-
-def instance_precision(instance: Mapping[str, Any]) -> int | None:
-    """The decimals an instance's numbers are compared at (None: every digit)."""
-    value = instance.get("precision", 2)
-    return None if value == "full" else int(value)
 
 
 def _ground_truth(value: Any) -> Mapping[str, Any]:
