@@ -27,7 +27,7 @@ from clevrlite.vocab import Shape, Vocabulary, load_vocabulary
 
 W, H = 480, 320
 CLEVR_CAMERA = (7.4811, -6.5076, 5.3437)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def extended_vocab() -> Vocabulary:
