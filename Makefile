@@ -11,7 +11,7 @@ demo: install
 	@echo "images in out/demo/images, masks in out/demo/masks, scene JSON in out/demo/scenes"
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 bench: install
 	$(BIN)/python benchmarks/bench_render.py

@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 
 from clevrlite import __version__
-from clevrlite.bench.registry import suite_names
 from clevrlite.errors import ClevrliteError
 from clevrlite.scoring import BASELINE_KINDS
 
@@ -205,10 +204,10 @@ class Precision(click.ParamType):
 @click.option("--resume", is_flag=True, help="Keep instances already written.")
 @click.option("--mate-compat", is_flag=True,
               help="Also write MATE's dev files (OUT/mate/), which MATE's own code reads.")
-@click.option("--suite", type=click.Choice(suite_names()), default="mate",
-              show_default=True,
+@click.option("--suite", default="mate", show_default=True,
               help="mate: MATE's cross-modal linking; grounding: boxes and absent objects; "
-                   "gmner: passages whose entities are grounded in the image or absent.")
+                   "gmner: passages whose entities are grounded in the image or absent; or a "
+                   "suite another package registers.")
 @click.option("--preset", type=click.Choice(["mate"]), default=None,
               help="MATE's setup: cone added, 2-3 unique colours and 1 unique shape per "
                    "scene, same-scene examples, MATE's files; flags given explicitly win.")

@@ -1,14 +1,9 @@
 """Benchmarks that several test modules read: built once per test session."""
 
-import json
-
 import pytest
+from helpers import read_jsonl
 
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark
-
-
-def lines(out, name):
-    return [json.loads(l) for l in (out / name).read_text().splitlines()]
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +12,7 @@ def mate(tmp_path_factory):
     out = tmp_path_factory.mktemp("mate") / "bench"
     build_benchmark(BenchmarkOptions(out=out, size=24, unimodal_size=12, n_objects=(3, 5),
                                      workers=1))
-    return out, None, lines(out, "cross_modal.jsonl") + lines(out, "unimodal.jsonl")
+    return out, None, read_jsonl(out / "cross_modal.jsonl") + read_jsonl(out / "unimodal.jsonl")
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +21,7 @@ def grounding(tmp_path_factory):
     out = tmp_path_factory.mktemp("grounding") / "bench"
     stats = build_benchmark(BenchmarkOptions(out=out, suite="grounding", size=48,
                                              unimodal_size=12, n_objects=(3, 5), workers=1))
-    return out, stats, lines(out, "cross_modal.jsonl") + lines(out, "unimodal.jsonl")
+    return out, stats, read_jsonl(out / "cross_modal.jsonl") + read_jsonl(out / "unimodal.jsonl")
 
 
 @pytest.fixture(scope="session")
@@ -35,4 +30,4 @@ def gmner(tmp_path_factory):
     out = tmp_path_factory.mktemp("gmner") / "bench"
     stats = build_benchmark(BenchmarkOptions(out=out, suite="gmner", size=24, n_objects=(3, 6),
                                              workers=1, cot=True))
-    return out, stats, lines(out, "gmner.jsonl")
+    return out, stats, read_jsonl(out / "gmner.jsonl")

@@ -1,7 +1,9 @@
 """The `clevrlite` console script as users run it: help, version, and the bad-input matrix.
 
 Every mistake a user can make gives exactly one line on stderr naming the problem, exit code 2
-(usage) or 1 (runtime), never a traceback, and leaves no output directory behind.
+(usage) or 1 (runtime), never a traceback, and leaves no output directory behind. The matrix
+runs the console script's entry point in this process (helpers.invoke); the checks at the top
+start the installed script, as a user does.
 """
 
 from __future__ import annotations
@@ -9,47 +11,21 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error, invoke, run_cli
 
 from clevrlite import __version__
 from clevrlite.cli import cli
-
-
-def clevrlite_command() -> list[str]:
-    """The installed console script next to this interpreter, else the module entry point."""
-    script = Path(sys.prefix) / "bin" / "clevrlite"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*clevrlite_command(), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, env=env)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
-    """The run failed with ``code`` and a single stderr line that contains every word."""
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == code, proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("clevrlite"), lines[0]
-    assert "error:" in lines[0]
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
 def scene_file(tmp_path_factory) -> Path:
     """One small rendered scene's JSON file."""
     out = tmp_path_factory.mktemp("one") / "out"
-    proc = run_cli("render", "--count", "1", "--workers", "1", "--width", "96", "--height",
+    proc = invoke("render", "--count", "1", "--workers", "1", "--width", "96", "--height",
                    "64", "--min-pixels", "10", "--n-objects", "4", "--formats", "none",
                    "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -60,7 +36,7 @@ def scene_file(tmp_path_factory) -> Path:
 def bench_dir(tmp_path_factory) -> Path:
     """A two-instance benchmark to score predictions against."""
     out = tmp_path_factory.mktemp("bench") / "bench"
-    proc = run_cli("benchmark", "--size", "2", "--unimodal-size", "0", "--shots", "0",
+    proc = invoke("benchmark", "--size", "2", "--unimodal-size", "0", "--shots", "0",
                    "--n-objects", "3", "--workers", "1", "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     return out
@@ -70,7 +46,7 @@ def bench_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("command", sorted(cli.commands))
 def test_help_works_for_every_command(command):
-    proc = run_cli(command, "--help")
+    proc = invoke(command, "--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"Usage: clevrlite {command}")
     assert proc.stderr == ""
@@ -127,7 +103,7 @@ RENDER_USAGE_ERRORS = [
                          ids=[" ".join(a) for a, _ in RENDER_USAGE_ERRORS])
 def test_render_rejects_bad_values(tmp_path, args, words):
     out = tmp_path / "out"
-    proc = run_cli("render", *CHEAP_RENDER, *args, "--out", str(out))  # the last value wins
+    proc = invoke("render", *CHEAP_RENDER, *args, "--out", str(out))  # the last value wins
     assert_one_line_error(proc, 2, *words)
     assert not out.exists()
 
@@ -154,14 +130,14 @@ def test_render_rejects_bad_properties_files(tmp_path, name, text, words):
     if text is not None:
         path.write_text(text)
     out = tmp_path / "out"
-    proc = run_cli("render", *CHEAP_RENDER, "--properties", str(path), "--out", str(out))
+    proc = invoke("render", *CHEAP_RENDER, "--properties", str(path), "--out", str(out))
     assert_one_line_error(proc, 2, *words)
     assert not out.exists()
 
 
 def test_properties_file_that_is_a_directory(tmp_path):
     out = tmp_path / "out"
-    proc = run_cli("render", *CHEAP_RENDER, "--properties", str(tmp_path), "--out", str(out))
+    proc = invoke("render", *CHEAP_RENDER, "--properties", str(tmp_path), "--out", str(out))
     assert_one_line_error(proc, 2, str(tmp_path))
     assert not out.exists()
 
@@ -171,7 +147,7 @@ def test_out_under_a_regular_file_is_a_usage_error(tmp_path, command):
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a directory")
     cheap = CHEAP_RENDER if command == "render" else CHEAP_BENCHMARK
-    proc = run_cli(command, *cheap, "--out", str(blocker / "sub"))
+    proc = invoke(command, *cheap, "--out", str(blocker / "sub"))
     assert_one_line_error(proc, 2, "--out", "file.txt", "not a directory")
     assert blocker.read_text() == "not a directory"
 
@@ -179,7 +155,7 @@ def test_out_under_a_regular_file_is_a_usage_error(tmp_path, command):
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_out_on_a_file_system_that_refuses_writes_is_a_usage_error():
     # Permissions do not stop root, but /proc refuses new files for everyone.
-    proc = run_cli("render", *CHEAP_RENDER, "--out", "/proc/clevrlite-out")
+    proc = invoke("render", *CHEAP_RENDER, "--out", "/proc/clevrlite-out")
     assert_one_line_error(proc, 2, "--out", "/proc/clevrlite-out", "not writable")
 
 
@@ -187,7 +163,7 @@ def test_out_on_a_file_system_that_refuses_writes_is_a_usage_error():
 def test_out_in_a_read_only_directory_is_a_usage_error(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
-    proc = run_cli("render", *CHEAP_RENDER, "--out", str(locked / "out"))
+    proc = invoke("render", *CHEAP_RENDER, "--out", str(locked / "out"))
     assert_one_line_error(proc, 2, "not writable")
     assert not (locked / "out").exists()
 
@@ -195,7 +171,7 @@ def test_out_in_a_read_only_directory_is_a_usage_error(tmp_path):
 def test_impossible_placement_fails_fast_naming_the_numbers(tmp_path):
     out = tmp_path / "out"
     start = time.monotonic()
-    proc = run_cli("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
+    proc = invoke("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
                    "--workers", "1", "--width", "64", "--height", "48", "--out", str(out))
     assert time.monotonic() - start < 30
     line = assert_one_line_error(proc, 1, "40 objects", "4x4", "min_dist 0.25")
@@ -209,8 +185,8 @@ def test_a_failing_run_keeps_an_existing_out_directory_and_its_files(tmp_path):
     (out / "notes.txt").write_text("mine")
     impossible = ["render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
                   "--workers", "1", "--width", "64", "--height", "48", "--out", str(out)]
-    assert_one_line_error(run_cli(*impossible), 2, "not empty", "--overwrite", "--resume")
-    assert_one_line_error(run_cli(*impossible, "--overwrite"), 1, "40 objects")
+    assert_one_line_error(invoke(*impossible), 2, "not empty", "--overwrite", "--resume")
+    assert_one_line_error(invoke(*impossible, "--overwrite"), 1, "40 objects")
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
@@ -219,9 +195,9 @@ def test_file_system_errors_during_a_run_are_one_line(tmp_path):
     out = tmp_path / "out"
     cheap = ["render", "--workers", "1", "--width", "64", "--height", "48", "--min-pixels",
              "5", "--n-objects", "3", "--out", str(out)]
-    assert run_cli(*cheap, "--count", "1").returncode == 0
+    assert invoke(*cheap, "--count", "1").returncode == 0
     (out / "images" / "CLEVRLITE_new_000001.png").mkdir()
-    proc = run_cli(*cheap, "--count", "2", "--resume")
+    proc = invoke(*cheap, "--count", "2", "--resume")
     assert_one_line_error(proc, 1, "CLEVRLITE_new_000001.png")
     assert not list(out.rglob("*.part"))
 
@@ -245,14 +221,14 @@ BENCHMARK_USAGE_ERRORS = [
                          ids=[" ".join(a) for a, _ in BENCHMARK_USAGE_ERRORS])
 def test_benchmark_rejects_bad_values(tmp_path, args, words):
     out = tmp_path / "bench"
-    proc = run_cli("benchmark", *CHEAP_BENCHMARK, *args, "--out", str(out))
+    proc = invoke("benchmark", *CHEAP_BENCHMARK, *args, "--out", str(out))
     assert_one_line_error(proc, 2, *words)
     assert not out.exists()
 
 
 def test_preset_mate_through_the_cli_keeps_explicit_flags(tmp_path):
     out = tmp_path / "b"
-    proc = run_cli("benchmark", "--preset", "mate", "--size", "2", "--unimodal-size", "2",
+    proc = invoke("benchmark", "--preset", "mate", "--size", "2", "--unimodal-size", "2",
                    "--n-objects", "3", "--shots", "1", "--workers", "1", "--out", str(out),
                    "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -268,7 +244,7 @@ def test_benchmark_rejects_bad_properties(tmp_path):
     path = tmp_path / "props.json"
     path.write_text('{"colors": {"pink": null}}')
     out = tmp_path / "bench"
-    proc = run_cli("benchmark", *CHEAP_BENCHMARK, "--properties", str(path), "--out", str(out))
+    proc = invoke("benchmark", *CHEAP_BENCHMARK, "--properties", str(path), "--out", str(out))
     assert_one_line_error(proc, 2, "'pink'")
     assert not out.exists()
 
@@ -294,16 +270,16 @@ def test_score_rejects_garbage_predictions(tmp_path, bench_dir, kind):
     data, words = GARBAGE_PREDICTIONS[kind]
     path = tmp_path / "predictions.jsonl"
     path.write_bytes(data)
-    proc = run_cli("score", "--benchmark", str(bench_dir), "--predictions", str(path))
+    proc = invoke("score", "--benchmark", str(bench_dir), "--predictions", str(path))
     assert_one_line_error(proc, 2, *words)
 
 
 def test_score_missing_files(tmp_path, bench_dir):
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "cm_000000", "prediction": "red"}\n')
-    assert_one_line_error(run_cli("score", "--benchmark", str(tmp_path / "nope"),
+    assert_one_line_error(invoke("score", "--benchmark", str(tmp_path / "nope"),
                                   "--predictions", str(preds)), 2, "nope")
-    assert_one_line_error(run_cli("score", "--benchmark", str(bench_dir),
+    assert_one_line_error(invoke("score", "--benchmark", str(bench_dir),
                                   "--predictions", str(tmp_path / "none.jsonl")),
                           2, "none.jsonl")
 
@@ -311,9 +287,9 @@ def test_score_missing_files(tmp_path, bench_dir):
 def test_score_accepts_a_real_predictions_file(tmp_path, bench_dir):
     """The garbage tests above fail for the right reason: good input does score."""
     preds = tmp_path / "oracle.jsonl"
-    proc = run_cli("baseline", "oracle", "--benchmark", str(bench_dir), "--out", str(preds))
+    proc = invoke("baseline", "oracle", "--benchmark", str(bench_dir), "--out", str(preds))
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("score", "--benchmark", str(bench_dir), "--predictions", str(preds),
+    proc = invoke("score", "--benchmark", str(bench_dir), "--predictions", str(preds),
                    "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["overall"] == 100.0
@@ -341,7 +317,7 @@ def brute_force_sets(objects, index, attributes):
     (["--task", "img2img", "--target", "shape"], ["color", "material", "size"]),
 ])
 def test_inspect_a_rendered_scene(scene_file, args, attributes):
-    proc = run_cli("inspect", str(scene_file), *args)
+    proc = invoke("inspect", str(scene_file), *args)
     assert proc.returncode == 0, proc.stderr
     objects = json.loads(scene_file.read_text())["objects"]
     header, *lines = proc.stdout.strip().splitlines()
@@ -353,18 +329,18 @@ def test_inspect_a_rendered_scene(scene_file, args, attributes):
 
 
 def test_inspect_needs_the_target_with_a_task(scene_file):
-    assert_one_line_error(run_cli("inspect", str(scene_file), "--task", "data2img"), 2,
+    assert_one_line_error(invoke("inspect", str(scene_file), "--task", "data2img"), 2,
                           "--target")
 
 
 def test_inspect_bad_files(tmp_path, scene_file):
-    assert_one_line_error(run_cli("inspect", str(tmp_path / "missing.json")), 2,
+    assert_one_line_error(invoke("inspect", str(tmp_path / "missing.json")), 2,
                           "missing.json", "does not exist")
     garbage = tmp_path / "garbage.json"
     garbage.write_bytes(b"\x89PNG not json")
-    assert_one_line_error(run_cli("inspect", str(garbage)), 2, "garbage.json")
+    assert_one_line_error(invoke("inspect", str(garbage)), 2, "garbage.json")
     no_objects = tmp_path / "no_objects.json"
     no_objects.write_text('{"scenes": []}')
-    assert_one_line_error(run_cli("inspect", str(no_objects)), 2, "objects")
-    assert_one_line_error(run_cli("inspect", str(scene_file), "--attributes", "shape,smell"),
+    assert_one_line_error(invoke("inspect", str(no_objects)), 2, "objects")
+    assert_one_line_error(invoke("inspect", str(scene_file), "--attributes", "shape,smell"),
                           2, "'smell'")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chat_server import ChatServer
+from helpers import clevrlite_command, run_cli
 from clevrlite.errors import UsageError
 from clevrlite.predict import PredictOptions, predict
 from clevrlite.scoring.evaluate import score
@@ -19,14 +20,9 @@ from clevrlite.scoring.evaluate import score
 SECRET = "sk-test-do-not-print-7731"
 
 
-def cli() -> list[str]:
-    script = Path(sys.executable).with_name("clevrlite")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
-
-
 def run(*args, env=None, **kwargs):
-    return subprocess.run([*cli(), *args], capture_output=True, text=True,
-                          env={**os.environ, "OPENAI_API_KEY": SECRET, **(env or {})}, **kwargs)
+    """The console script in a process of its own, with the API key in its environment."""
+    return run_cli(*args, env={**os.environ, "OPENAI_API_KEY": SECRET, **(env or {})}, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +126,8 @@ def test_slow_answers_within_the_timeout_are_kept(bench, tmp_path):
 def test_a_killed_run_leaves_whole_lines_and_resume_finishes_it(bench, tmp_path):
     out = tmp_path / "p.jsonl"
     with ChatServer(slow_seconds=0.3) as server:
-        proc = subprocess.Popen([*cli(), "predict", "--benchmark", str(bench), "--base-url",
-                                 server.base_url, "--model", "slow", "--out", str(out),
+        proc = subprocess.Popen([*clevrlite_command(), "predict", "--benchmark", str(bench),
+                                 "--base-url", server.base_url, "--model", "slow", "--out", str(out),
                                  "--concurrency", "2", "--quiet"],
                                 env={**os.environ, "OPENAI_API_KEY": SECRET})
         deadline = time.time() + 20

@@ -1,9 +1,10 @@
 """The one registry of benchmark suites: a name, and where its Suite class lives.
 
-Suites are imported on first use, so listing their names (the CLI's choices) costs nothing.
-Every module that needs a suite's behaviour asks for the suite object here: by name (a build's
-option, stats.json), by instance id prefix, or by an instance (its ``suite`` key when an
-export carries one, else its id).
+clevrlite's own suites are the lines of ``SUITES``; another package adds one with an entry
+point in the ``clevrlite.suites`` group (``name = package.module:SuiteClass``). Suites are
+imported on first use. Every module that needs a suite's behaviour asks for the suite object
+here: by name (a build's option, stats.json), by instance id prefix, or by an instance (its
+``suite`` key when an export carries one, else its id).
 """
 
 from __future__ import annotations
@@ -23,26 +24,37 @@ SUITES = {
     "gmner": "clevrlite.bench.gmner:GmnerSuite",
 }
 DEFAULT = "mate"
+ENTRY_POINTS = "clevrlite.suites"
+
+
+@lru_cache(maxsize=1)
+def _registered() -> dict[str, str]:
+    """Every suite: clevrlite's own, then those other packages register (never replacing)."""
+    from importlib.metadata import entry_points  # 50 ms: only when a suite is looked up
+
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINTS)}
+    return {**found, **SUITES}
 
 
 def suite_names() -> tuple[str, ...]:
-    """The registered suites' names, in registry order."""
-    return tuple(SUITES)
+    """The registered suites' names: clevrlite's own first."""
+    return tuple(dict.fromkeys([*SUITES, *_registered()]))
 
 
 @lru_cache(maxsize=None)
 def get_suite(name: str) -> "Suite":
     """The suite called ``name``; a usage error names the choices."""
-    if name not in SUITES:
-        raise UsageError(f"unknown suite {name!r}; use one of {', '.join(SUITES)}")
-    module, _, cls = SUITES[name].partition(":")
+    where = _registered().get(name)
+    if where is None:
+        raise UsageError(f"unknown suite {name!r}; use one of {', '.join(suite_names())}")
+    module, _, cls = where.partition(":")
     return getattr(importlib.import_module(module), cls)()
 
 
 def suite_of_id(instance_id: str) -> "Suite | None":
     """The suite an instance id belongs to, by its prefix (None when unknown)."""
     prefix = str(instance_id).split("_", 1)[0]
-    return next((suite for suite in map(get_suite, SUITES)
+    return next((suite for suite in map(get_suite, suite_names())
                  if any(split.prefix == prefix for split in suite.splits)), None)
 
 

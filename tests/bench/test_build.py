@@ -5,6 +5,7 @@ import json
 from collections import Counter
 
 import pytest
+from helpers import read_jsonl
 
 from clevrlite import serialize
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark
@@ -20,8 +21,7 @@ WITHHELD = {"img2data": "pointer_attribute", "data2img": "target_attribute"}
 
 
 def read_lines(out):
-    return {split: [json.loads(l) for l in (out / f"{split}.jsonl").read_text().splitlines()]
-            for split in ("cross_modal", "unimodal")}
+    return {split: read_jsonl(out / f"{split}.jsonl") for split in ("cross_modal", "unimodal")}
 
 
 @pytest.fixture(scope="module")

@@ -452,8 +452,8 @@ def test_osmesa_backend_matches_egl(renderer, tmp_path):
     np.save(tmp_path / "egl.npy", expected.rgb)
     code = f"""
         import sys, numpy as np
-        sys.path.insert(0, {str(REPO / 'tests')!r})
-        from test_render import Renderer, VOCAB, W, H, spread_scene
+        sys.path.insert(0, {str(REPO / 'tests' / 'render')!r})
+        from test_renderer import Renderer, VOCAB, W, H, spread_scene
         from clevrlite.errors import GLUnavailableError
         try:
             r = Renderer(W, H, VOCAB, backend="osmesa")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import tree
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark  # noqa: E402
 from clevrlite.errors import PlacementError  # noqa: E402
@@ -28,14 +30,9 @@ RAY = ExecutorOptions(executor="ray")
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
 
 
 def small(out: Path, count: int = 12, **extra) -> RenderOptions:
@@ -105,13 +102,23 @@ def test_a_failing_scene_is_named(tmp_path):
 def test_ray_address_joins_a_cluster_started_with_ray_start(tmp_path):
     ray_cli = Path(sys.executable).with_name("ray")
     port = 6390 + os.getpid() % 500
-    env = {**os.environ, "RAY_ADDRESS": ""}
-    start = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address", "127.0.0.1",
-                            "--port", str(port), "--num-cpus", "2", "--include-dashboard",
-                            "false", "--disable-usage-stats"],
-                           capture_output=True, text=True, env=env, timeout=120)
-    assert start.returncode == 0, start.stderr[-2000:]
+    # As a fresh shell would start it: the module's ray.init set RAY_AUTH_MODE=token and left
+    # a token in ~/.ray, with which a client of this cluster retried for 20 s.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")},
+           "HOME": str(tmp_path)}
+    # --block keeps the cluster in this process group, so it stops at once with the group
+    # (`ray stop` would stop the module's cluster too, and took 23 s doing so).
+    head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address",
+                             "127.0.0.1", "--port", str(port), "--num-cpus", "2",
+                             "--include-dashboard", "false", "--disable-usage-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
     try:
+        deadline = time.monotonic() + 120
+        while not _listening(port):
+            assert head.poll() is None, head.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "ray start --head did not come up"
+            time.sleep(0.1)
         script = Path(sys.executable).with_name("clevrlite")
         args = ["render", "--count", "6", "--seed", "3", "--width", "96", "--height", "64",
                 "--min-pixels", "10", "--n-objects", "3..6", "--formats", "json,text",
@@ -121,9 +128,17 @@ def test_ray_address_joins_a_cluster_started_with_ray_start(tmp_path):
                               capture_output=True, text=True, env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
         local = subprocess.run([str(script), *args, "--out", str(tmp_path / "local")],
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, text=True, env=env, timeout=300)
         assert local.returncode == 0, local.stderr
         assert tree(tmp_path / "ray") == tree(tmp_path / "local")
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env,
-                       timeout=120)
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=60)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True

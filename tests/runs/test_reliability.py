@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from helpers import invoke, run_cli, start_cli, tree
 
 from clevrlite import fsutil
 from clevrlite.runs import pool
@@ -29,23 +30,6 @@ SMALL = ["--width", "160", "--height", "120", "--min-pixels", "20", "--quiet"]
 RENDER = ["render", "--count", "60", "--seed", "7", "--n-objects", "3..6", *SMALL]
 BENCH = ["benchmark", "--size", "16", "--unimodal-size", "8", "--shots", "1", "--seed", "5",
          "--n-objects", "3..5", "--quiet"]
-
-
-def clevrlite_command() -> list[str]:
-    """The installed console script next to this interpreter, else the module entry point."""
-    script = Path(sys.prefix) / "bin" / "clevrlite"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*clevrlite_command(), *args], capture_output=True, text=True,
-                          timeout=300, env=env)
-
-
-def start_cli(*args: str) -> subprocess.Popen:
-    """Start clevrlite in its own process group, so the group can be killed as a node would."""
-    return subprocess.Popen([*clevrlite_command(), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def count_files(folder: Path, pattern: str = "*.json") -> int:
@@ -95,12 +79,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (hidden ones included) by relative path, with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def assert_same_tree(got: Path, want: Path) -> None:
     got_files, want_files = tree(got), tree(want)
     assert not [name for name in got_files if name.endswith(fsutil.TMP_SUFFIX)]
@@ -113,7 +91,7 @@ def assert_same_tree(got: Path, want: Path) -> None:
 def reference_render(tmp_path_factory) -> Path:
     """The uninterrupted run, with one worker (the killed runs use two)."""
     out = tmp_path_factory.mktemp("ref") / "render"
-    proc = run_cli(*RENDER, "--workers", "1", "--out", str(out))
+    proc = invoke(*RENDER, "--workers", "1", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -121,7 +99,7 @@ def reference_render(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference_benchmark(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "bench"
-    proc = run_cli(*BENCH, "--workers", "1", "--out", str(out))
+    proc = invoke(*BENCH, "--workers", "1", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -145,7 +123,7 @@ def test_render_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path,
     kept = count_files(scenes)
     assert 30 <= kept < 60
 
-    proc = run_cli(*RENDER[:-1], "--workers", "2", "--resume", "--out", str(out))
+    proc = invoke(*RENDER[:-1], "--workers", "2", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert f"({kept} kept from before)" in proc.stdout
     assert_same_tree(out, reference_render)
@@ -168,7 +146,7 @@ def test_workers_exit_when_only_the_main_process_is_killed(tmp_path, reference_r
         assert not [pid for pid in workers if alive(pid)], "orphaned workers still run"
     finally:
         kill_group(proc)
-    proc = run_cli(*RENDER, "--workers", "2", "--resume", "--out", str(out))
+    proc = invoke(*RENDER, "--workers", "2", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert_same_tree(out, reference_render)
 
@@ -193,7 +171,7 @@ def test_a_killed_worker_fails_the_run_clearly_and_resume_completes_it(tmp_path,
                         "memory, or a crash in the GL driver); finished files are kept: rerun "
                         "with --resume")
     assert "Traceback" not in stderr
-    proc = run_cli(*RENDER, "--workers", "1", "--resume", "--out", str(out))
+    proc = invoke(*RENDER, "--workers", "1", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert_same_tree(out, reference_render)
 
@@ -216,7 +194,7 @@ def test_resume_repairs_every_state_a_kill_can_leave(tmp_path, reference_render)
     for name in (f"images/.{stem(3)}.png.{dead}.part", f"scenes/.{stem(8)}.json.{dead}.part",
                  f".scenes.json.{dead}.part"):
         (out / name).write_bytes(b"\x89PNG truncated")
-    proc = run_cli(*RENDER[:-1], "--workers", "1", "--resume", "--out", str(out))
+    proc = invoke(*RENDER[:-1], "--workers", "1", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "rendered 4 scenes (56 kept from before)" in proc.stdout
     assert_same_tree(out, reference_render)
@@ -242,7 +220,7 @@ def test_benchmark_killed_then_resumed_equals_an_uninterrupted_run(tmp_path,
     kill_group(proc)
     assert proc.returncode == -signal.SIGKILL
     assert not (out / "stats.json").exists()
-    proc = run_cli(*BENCH, "--workers", "2", "--resume", "--out", str(out))
+    proc = invoke(*BENCH, "--workers", "2", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     for name in ("cross_modal.jsonl", "unimodal.jsonl", "stats.json"):
         assert (out / name).read_bytes() == (reference_benchmark / name).read_bytes(), name

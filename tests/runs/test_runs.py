@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error, clevrlite_command, invoke, run_cli, tree
 
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.runs import gpus
@@ -21,48 +22,31 @@ SMALL = ["--width", "96", "--height", "64", "--min-pixels", "10", "--n-objects",
          "--formats", "json", "--quiet"]
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    script = Path(sys.prefix) / "bin" / "clevrlite"
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def one_line(proc: subprocess.CompletedProcess, code: int) -> str:
-    assert proc.returncode == code, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return lines[0]
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
-
-
 # ------------------------------------------------------------------------------ manifests
 
 def test_resume_with_other_options_names_each_one(tmp_path):
     out = tmp_path / "r"
-    assert cli("render", "--count", "2", "--out", str(out), *SMALL).returncode == 0
+    assert invoke("render", "--count", "2", "--out", str(out), *SMALL).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"] == "render" and manifest["options"]["seed"] == 0
     before = tree(out)
-    line = one_line(cli("render", *SMALL, "--count", "2", "--seed", "5", "--width", "128",
-                        "--resume", "--out", str(out)), 2)
+    line = assert_one_line_error(invoke("render", *SMALL, "--count", "2", "--seed", "5",
+                                        "--width", "128", "--resume", "--out", str(out)), 2)
     assert "--seed 5 (the run has 0)" in line and "--width 128 (the run has 96)" in line
     assert tree(out) == before  # nothing touched
     # what only chooses which scenes may change: a resume that extends the run
-    assert cli("render", "--count", "3", "--resume", "--out", str(out), *SMALL).returncode == 0
+    assert invoke("render", "--count", "3", "--resume", "--out", str(out), *SMALL).returncode == 0
     assert len(list((out / "scenes").glob("*.json"))) == 3
 
 
 def test_a_non_empty_out_needs_resume_or_overwrite(tmp_path):
     out = tmp_path / "r"
-    assert cli("render", "--count", "4", "--out", str(out), *SMALL).returncode == 0
-    line = one_line(cli("render", "--count", "2", "--seed", "9", "--out", str(out), *SMALL), 2)
+    assert invoke("render", "--count", "4", "--out", str(out), *SMALL).returncode == 0
+    line = assert_one_line_error(invoke("render", "--count", "2", "--seed", "9", "--out",
+                                        str(out), *SMALL), 2)
     assert "not empty" in line and "--resume" in line and "--overwrite" in line
     (out / "mine.txt").write_text("keep")
-    assert cli("render", "--count", "2", "--seed", "9", "--overwrite", "--out", str(out),
+    assert invoke("render", "--count", "2", "--seed", "9", "--overwrite", "--out", str(out),
                *SMALL).returncode == 0
     assert len(list((out / "scenes").glob("*.json"))) == 2  # the old four are gone
     combined = json.loads((out / "scenes.json").read_text())
@@ -74,11 +58,13 @@ def test_benchmark_directories_do_not_mix_either(tmp_path):
     out = tmp_path / "b"
     args = ["benchmark", "--size", "2", "--unimodal-size", "0", "--shots", "0", "--n-objects",
             "3", "--workers", "1", "--out", str(out), "--quiet"]
-    assert cli(*args).returncode == 0
-    line = one_line(cli(*args, "--resume", "--format", "yaml", "--seed", "3"), 2)
+    assert invoke(*args).returncode == 0
+    line = assert_one_line_error(invoke(*args, "--resume", "--format", "yaml", "--seed", "3"),
+                                 2)
     assert "--format \"yaml\" (the run has \"json\")" in line and "--seed 3" in line
-    assert "not empty" in one_line(cli(*args), 2)
-    line = one_line(cli("render", "--count", "1", "--resume", "--out", str(out), *SMALL), 2)
+    assert "not empty" in assert_one_line_error(invoke(*args), 2)
+    line = assert_one_line_error(invoke("render", "--count", "1", "--resume", "--out", str(out),
+                                        *SMALL), 2)
     assert "benchmark run, not a render run" in line
 
 
@@ -104,12 +90,10 @@ def test_files_are_synced_before_the_index(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ stopping
 
 def test_sigterm_stops_cleanly_and_resume_finishes_to_the_same_bytes(tmp_path):
-    script = Path(sys.prefix) / "bin" / "clevrlite"
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "clevrlite.cli"]
     args = ["render", "--count", "40", "--workers", "2", "--seed", "4", *SMALL]
     stopped, whole = tmp_path / "stopped", tmp_path / "whole"
-    proc = subprocess.Popen([*command, *args, "--out", str(stopped)], stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([*clevrlite_command(), *args, "--out", str(stopped)],
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(list((stopped / "scenes").glob("*.json"))) < 5:
         assert proc.poll() is None and time.monotonic() < deadline
@@ -122,8 +106,8 @@ def test_sigterm_stops_cleanly_and_resume_finishes_to_the_same_bytes(tmp_path):
     done = len(list((stopped / "scenes").glob("*.json")))
     assert 5 <= done < 40 and not (stopped / "scenes.json").exists()
     assert not list(stopped.rglob("*.part"))
-    assert cli(*args, "--resume", "--out", str(stopped)).returncode == 0
-    assert cli("render", "--count", "40", "--workers", "1", "--seed", "4", *SMALL, "--out",
+    assert invoke(*args, "--resume", "--out", str(stopped)).returncode == 0
+    assert invoke("render", "--count", "40", "--workers", "1", "--seed", "4", *SMALL, "--out",
                str(whole)).returncode == 0
     assert tree(stopped) == tree(whole)
 
@@ -133,7 +117,7 @@ def test_full_size_scenes_are_the_same_bytes_whatever_the_worker_count(tmp_path)
     runs = {}
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        proc = cli("render", "--count", "6", "--seed", "3", "--workers", workers, "--quiet",
+        proc = invoke("render", "--count", "6", "--seed", "3", "--workers", workers, "--quiet",
                    "--out", str(out))
         assert proc.returncode == 0, proc.stderr
         runs[workers] = tree(out)
@@ -212,14 +196,14 @@ def test_gpu_plans_follow_cuda_indices_through_egl():
 
 
 def test_doctor_says_which_devices_workers_would_use():
-    proc = cli("doctor")
+    proc = run_cli("doctor")
     assert proc.returncode == 0, proc.stderr
     assert "gpus:" in proc.stdout
 
 
 def test_gpus_on_a_machine_without_one_is_a_usage_error(tmp_path):
-    line = one_line(cli("render", "--count", "1", "--gpus", "all", "--out",
-                        str(tmp_path / "r"), *SMALL), 2)
+    line = assert_one_line_error(run_cli("render", "--count", "1", "--gpus", "all", "--out",
+                                         str(tmp_path / "r"), *SMALL), 2)
     assert "--gpus" in line and "no GPU" in line
 
 
@@ -228,10 +212,10 @@ def test_gpus_on_a_machine_without_one_is_a_usage_error(tmp_path):
 @pytest.mark.parametrize("count, seconds", [(400, 20), (150, 20)])
 def test_counts_that_cannot_fit_fail_in_bounded_time(tmp_path, count, seconds):
     start = time.monotonic()
-    proc = cli("render", "--n-objects", str(count), "--count", "1", "--workers", "1",
-               "--formats", "none", "--out", str(tmp_path / "r"), timeout=120)
+    proc = invoke("render", "--n-objects", str(count), "--count", "1", "--workers", "1",
+                  "--formats", "none", "--out", str(tmp_path / "r"))
     took = time.monotonic() - start
-    line = one_line(proc, 1)
+    line = assert_one_line_error(proc, 1)
     assert f"{count} objects" in line and "fewer objects" in line
     assert took < seconds, took
     assert not (tmp_path / "r").exists()

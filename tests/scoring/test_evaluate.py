@@ -367,7 +367,8 @@ def test_bad_benchmark_and_options(bench, tmp_path):
     good = preds(tmp_path, {"c1": "x"})
     with pytest.raises(UsageError, match="unknown mode"):
         score(bench, good, mode="fuzzy")
-    with pytest.raises(UsageError, match="has no train split; use one of auto, cross_modal, unimodal or all"):
+    with pytest.raises(UsageError, match="has no train split; use one of auto, cross_modal, "
+                                         "unimodal or all"):
         score(bench, good, split="train")
     rows = [instance(r) for r in CROSS]
     del rows[1]["answer"]
