@@ -194,6 +194,10 @@ class Precision(click.ParamType):
               default="json", show_default=True, help="How the scene text is written.")
 @click.option("--precision", type=Precision(), default="2", show_default=True,
               help="Decimals of numbers in texts and answers, or 'full'.")
+@click.option("--coords", type=click.Choice(["contact", "centre"]), default="contact",
+              show_default=True,
+              help="How texts give 3d_coords: where the object rests on the floor (z = 0), or "
+                   "its centre (MATE's text, whose z tells cubes from other shapes).")
 @click.option("--balance-linking", is_flag=True,
               help="Also balance the smallest linking-set size (1, 2, 3, coords) per cell.")
 @click.option("--workers", type=int, default=None, help="Worker processes [default: CPUs].")
@@ -211,6 +215,8 @@ class Precision(click.ParamType):
 @click.option("--preset", type=click.Choice(["mate"]), default=None,
               help="MATE's setup: cone added, 2-3 unique colours and 1 unique shape per "
                    "scene, same-scene examples, MATE's files; flags given explicitly win.")
+@click.option("--no-audit", "audit", flag_value=False, default=True,
+              help="Skip the validity audit at the end (stats.json then has none).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @run_options
 @click.pass_context
@@ -234,6 +240,31 @@ def benchmark(ctx, out, workers, properties, preset, quiet, overwrite, executor,
         written = ", ".join(f"{n} {split.replace('_', '-')}" for split, n in counts.items())
         click.echo(f"wrote {written} instances into {out} in "
                    f"{time.perf_counter() - start:.1f} s")
+    if "audit" in stats:
+        from clevrlite.scoring.audit import headline
+
+        line = headline(stats["audit"])
+        if not quiet or not stats["audit"]["passed"]:
+            click.echo(f"{line}; see `clevrlite audit {out}`", err=not stats["audit"]["passed"])
+
+
+@cli.command()
+@click.argument("benchmark_dir", type=click.Path(path_type=Path))
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--cells", is_flag=True, help="Also list every cell (object count, task, pair).")
+def audit(benchmark_dir, split, as_json, cells) -> None:
+    """Check that nothing can be answered without the image: blind readers against chance.
+
+    Exits 1 when a task's gap exceeds 3 points."""
+    from clevrlite.scoring.audit import audit as run_audit
+    from clevrlite.scoring.audit import format_audit
+
+    report = run_audit(benchmark_dir, split)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json
+               else format_audit(report, cells))
+    if not report.passed:
+        sys.exit(1)
 
 
 @cli.command()

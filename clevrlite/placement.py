@@ -11,6 +11,7 @@ seeded from ``SeedSequence([seed, index])``, so the output does not depend on wo
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -69,6 +70,10 @@ class PlacementOptions:
     split: str = "new"
     prefix: str = "CLEVRLITE"
     time_budget: float = 10.0  # seconds a scene's placement may take before it fails
+    # Turn the camera and lights by a random angle about the vertical axis, and take
+    # positions from a disc with no margin rule: the listed coordinates then say nothing of
+    # where the camera stands (benchmarks whose questions give boxes).
+    turned: bool = False
 
 
 def scene_rng(seed: int, index: int, stream: int | None = None) -> np.random.Generator:
@@ -125,25 +130,34 @@ def sample_unplaced(vocab: Vocabulary, index: int, seed: int, options: Placement
     n = int(rng.integers(lo, hi + 1))
     extent = spread_for(n, options)
     zoom = zoom_for(n, extent)
-    camera = Camera(location=_jitter(rng, CAMERA_LOCATION, CAMERA_JITTER, zoom),
+    turn = _turn(float(rng.uniform(0.0, 2.0 * math.pi))) if options.turned else None
+    camera = Camera(location=_jitter(rng, CAMERA_LOCATION, CAMERA_JITTER, zoom, turn),
                     look_at=(0.0, 0.0, 0.0), hfov_deg=CAMERA_HFOV_DEG,
                     width=options.width, height=options.height)
-    lights = [Light(name, _jitter(rng, loc, LIGHT_JITTER, zoom),
+    lights = [Light(name, _jitter(rng, loc, LIGHT_JITTER, zoom, turn),
                     intensity if name == "key" else intensity * zoom ** 2)
               for name, loc, intensity in LIGHTS]
     objects = [sample_attributes(vocab, rng) for _ in range(n)]
     if constrain is not None:
         constrain(objects, rng)
-    if crowded(n) and options.floor_extent is None:
+    if crowded(n) and options.floor_extent is None and not options.turned:
         extent = square_around(_crowd_ranges(camera, n, options), _floor_axes(camera))
     return Scene(index=index, seed=seed, camera=camera, lights=lights, objects=objects,
                  split=options.split, prefix=options.prefix, floor_extent=extent)
 
 
 def _jitter(rng: np.random.Generator, base: tuple[float, float, float], amount: float,
-            zoom: float) -> tuple[float, float, float]:
+            zoom: float, turn: np.ndarray | None = None) -> tuple[float, float, float]:
     moved = np.asarray(base) * zoom + rng.uniform(-amount, amount, 3)
+    if turn is not None:
+        moved = turn @ moved
     return (float(moved[0]), float(moved[1]), float(moved[2]))
+
+
+def _turn(angle: float) -> np.ndarray:
+    """The rotation by ``angle`` radians about the vertical axis."""
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def sample_attributes(vocab: Vocabulary, rng: np.random.Generator) -> SceneObject:
@@ -175,7 +189,11 @@ def place(scene: Scene, vocab: Vocabulary, options: PlacementOptions,
     Crowded scenes use clevrlite.crowd's layout, which also keeps objects in frame.
     """
     axes = _floor_axes(scene.camera)
-    if crowded(len(scene.objects)):
+    if options.turned:
+        spots = _disc_spots(scene, options, axes, rng)
+        tries = f"{options.max_restarts} restarts of {options.max_tries} tries per object"
+        fix = "use fewer objects or a larger floor"
+    elif crowded(len(scene.objects)):
         spots = _crowd_spots(scene, vocab, options, axes, rng)
         tries = f"{CROWD_ATTEMPTS} layouts or {options.time_budget:g} s"
         fix = "use fewer objects, a larger floor or image, or a lower --min-pixels"
@@ -201,6 +219,30 @@ def _clevr_spots(scene: Scene, options: PlacementOptions, axes: np.ndarray,
         spots = _try_place([o.scale for o in scene.objects], axes, scene.floor_extent,
                            options, rng)
         if spots is not None:
+            return spots
+    return None
+
+
+def _disc_spots(scene: Scene, options: PlacementOptions, axes: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray | None:
+    """Positions (n, 2) uniform over the disc of radius floor_extent, footprints min_dist
+    apart, and no margin rule (turned scenes: nothing in the layout points at the camera);
+    None when every restart failed."""
+    scales = np.array([o.scale for o in scene.objects], float)
+    extent = scene.floor_extent
+    for _ in range(options.max_restarts):
+        spots = np.empty((len(scales), 2))
+        for i, scale in enumerate(scales):
+            cand = rng.uniform(-extent, extent, (options.max_tries, 2))
+            ok = np.hypot(cand[:, 0], cand[:, 1]) <= extent
+            if i:
+                dist = np.linalg.norm(cand[:, None, :] - spots[None, :i, :], axis=2)
+                ok &= (dist - scales[None, :i] - scale >= options.min_dist).all(axis=1)
+            hits = np.flatnonzero(ok)
+            if not len(hits):
+                break
+            spots[i] = cand[hits[0]]
+        else:
             return spots
     return None
 

@@ -19,7 +19,7 @@ def mate(tmp_path_factory):
 def grounding(tmp_path_factory):
     """A small grounding benchmark: (dir, stats, every instance)."""
     out = tmp_path_factory.mktemp("grounding") / "bench"
-    stats = build_benchmark(BenchmarkOptions(out=out, suite="grounding", size=48,
+    stats = build_benchmark(BenchmarkOptions(out=out, suite="grounding", size=96,
                                              unimodal_size=12, n_objects=(3, 5), workers=1))
     return out, stats, read_jsonl(out / "cross_modal.jsonl") + read_jsonl(out / "unimodal.jsonl")
 

@@ -24,7 +24,7 @@ from clevrlite.bench.mate_files import write_mate_files
 from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec, make_plan
 from clevrlite.bench.presets import get_preset
-from clevrlite.bench.roles import Roles
+from clevrlite.bench.roles import COORDS, Roles
 from clevrlite.bench.shots import ExampleScene
 from clevrlite.bench.registry import get_suite
 from clevrlite.bench.suite import BuildContext
@@ -70,6 +70,8 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
         raise UsageError(f"--unimodal-size must be 0 or more, got {options.unimodal_size}")
     if options.shots not in (0, 1, 2):
         raise UsageError(f"--shots must be 0, 1 or 2, got {options.shots}")
+    if options.coords not in COORDS:
+        raise UsageError(f"--coords must be one of {', '.join(COORDS)}, got {options.coords!r}")
     if options.fmt not in serialize.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(serialize.FORMATS)}")
     if options.workers < 1:
@@ -113,7 +115,7 @@ def plan_of(options: BenchmarkOptions, roles: Roles) -> list[InstanceSpec]:
     splits = [(s.name, s.prefix, s.tasks, suite.split_size(s, options)) for s in suite.splits]
     return make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
                      options.balance_linking, options.examples_needed, splits=splits,
-                     conditions=suite.conditions)
+                     conditions=suite.conditions, balanced=suite.balances_linking)
 
 
 def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[ExampleSpec]:
@@ -180,7 +182,8 @@ class _Worker:
         if stem not in self._examples:
             data = json.loads((out / "scenes" / f"{stem}.json").read_text(encoding="utf-8"))
             part = json.loads(_example_part(out, stem).read_text(encoding="utf-8"))
-            self._examples[stem] = self.suite.example_scene(stem, data, part["kept"])
+            self._examples[stem] = self.suite.example_scene(stem, data, part["kept"],
+                                                            self.context)
         return self._examples[stem]
 
     def close(self) -> None:
@@ -221,7 +224,8 @@ def build_example(options: BenchmarkOptions, worker: _Worker, spec: ExampleSpec)
         kept["kept"] = worker.suite.construct_example(objects, rng, worker.context)
 
     total = spec.n_objects + worker.suite.example_extra
-    placement = replace(worker.maker.placement, n_objects=(total, total), split=EXAMPLE_SPLIT)
+    placement = replace(worker.maker.placement, n_objects=(total, total), split=EXAMPLE_SPLIT,
+                        turned=worker.suite.turns_world)
     scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
                                       placement=placement, stream=EXAMPLE_STREAM)
     _write_scene(options.out, scene, result)
@@ -238,7 +242,8 @@ def build_instance(options: BenchmarkOptions, stems: dict[int, tuple[str, ...]],
         chosen["chosen"] = worker.suite.construct(spec, objects, rng, worker.context)
 
     total = spec.n_objects + worker.suite.extra_objects(spec, options.seed)
-    placement = replace(worker.maker.placement, n_objects=(total, total))
+    placement = replace(worker.maker.placement, n_objects=(total, total),
+                        turned=worker.suite.turns_world)
     scene, result = worker.maker.make(spec.index, options.seed, constrain=constrain,
                                       placement=placement, render=spec.task != "data2data")
     data = _write_scene(options.out, scene, result)
@@ -260,6 +265,19 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
+def _audit(options: BenchmarkOptions, suite: Any, vocab: Vocabulary) -> dict[str, Any]:
+    """The validity audit of the split files just written (clevrlite.scoring.audit), by task
+    and by pointer and target."""
+    from clevrlite.bench.reader import json_lines
+    from clevrlite.scoring.audit import audit_instances
+    from clevrlite.scoring.blind import Knowledge
+
+    instances = (obj for split in suite.splits
+                 for _, obj in json_lines(options.out / split.filename))
+    knowledge = Knowledge(vocab.to_dict(), options.width, options.height)
+    return audit_instances(suite.name, instances, knowledge).to_dict(cells=False)
+
+
 def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: Vocabulary,
                    example_scenes: int) -> dict[str, Any]:
     """The split files (in index order, streamed from the parts), MATE's files if asked, the
@@ -268,6 +286,7 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
     stats: dict[str, Any] = {
         "version": f"clevrlite {__version__}", "suite": suite.name, "preset": options.preset,
         "seed": options.seed, "precision": options.precision.label, "format": options.fmt,
+        "coords": options.coords,
         "shots": options.shots,
         "shot_source": "same_scene" if options.same_scene_shots else "other_scenes",
         "example_scenes": example_scenes, "cot": options.cot,
@@ -291,12 +310,15 @@ def _write_outputs(options: BenchmarkOptions, plan: list[InstanceSpec], vocab: V
         stats["counts"][split.name] = sum(s.split == split.name for s in plan)
         stats["by_cell"][split.name] = dict(sorted(cells.items()))
         stats["by_min_linking_size"][split.name] = dict(sorted(linking.items()))
-    require(suite.check(options.out, (r for s in suite.splits
-                                      for r in _parts(options.out, plan, s.name))), suite.name)
+    require(suite.check(options, (r for s in suite.splits
+                                  for r in _parts(options.out, plan, s.name))), suite.name)
+    if options.audit:
+        stats["audit"] = _audit(options, suite, vocab)
     if options.mate_compat:
         write_mate_files(options.out, {s.name: _parts(options.out, plan, s.name)
                                        for s in suite.splits}, Roles.for_vocab(vocab),
-                         options.fmt, options.precision, (options.width, options.height))
+                         options.fmt, options.precision, (options.width, options.height),
+                         options.coords)
     fsutil.write_json(options.out / "stats.json", stats, indent=2)
     return stats
 

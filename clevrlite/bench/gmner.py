@@ -16,7 +16,6 @@ and ``entities`` with character offsets into it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -70,20 +69,23 @@ def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
         wants = {a: bool(rng.integers(2)) for a in missing}
         dicts = attribute_dicts(objects)
         make_numbers_distinct(dicts, vocab, rng, precision)
+        _spread(dicts, grounded, choices, rng)
         for i in grounded:  # a grounded description identifies exactly one image object
             for j in drawn:
                 if j != i and differences(dicts[i], dicts[j]) == 0:
-                    attribute = VISIBLE[int(rng.integers(len(VISIBLE)))]
-                    others = [v for v in choices[attribute] if v != dicts[j][attribute]]
-                    if others:
-                        dicts[j][attribute] = others[int(rng.integers(len(others)))]
+                    _change(dicts[j], VISIBLE[int(rng.integers(len(VISIBLE)))], choices, rng)
         image = [dicts[i] for i in drawn]
-        if not all(make_absent(dicts[a], image, wants[a], vocab, rng) for a in missing):
-            return None
+        unnamed = [dicts[i] for i in drawn if i not in grounded]
+        for a in missing:  # a look-alike is never named: no mention is one away from another
+            if not make_absent(dicts[a], image, wants[a], vocab, rng, models=unnamed):
+                return None
         if any(differences(dicts[i], dicts[j]) == 0 for i in grounded for j in drawn if j != i):
             return None
         if not all(absent_holds(dicts[a], image, wants[a]) for a in missing):
             return None
+        mentions = grounded + missing
+        if any(differences(dicts[i], dicts[j]) < 2 for i in mentions for j in mentions if i < j):
+            return None  # the passage alone must not tell which mentions are absent
         for obj, d in zip(objects, dicts):
             write_back(obj, d, vocab)
         for a in missing:
@@ -97,6 +99,28 @@ def construct(objects: list[SceneObject], absent: int, rng: np.random.Generator,
     return by_retry(objects, rng, vocab, attempt,
                     f"no scene of {len(objects)} objects met the gmner rules in "
                     f"{MAX_ATTEMPTS} attempts; use a larger vocabulary")
+
+
+def _change(d: dict[str, Any], attribute: str, choices: dict[str, list],
+            rng: np.random.Generator) -> None:
+    """Give ``d`` another value of ``attribute`` (when the vocabulary has one)."""
+    others = [v for v in choices[attribute] if v != d[attribute]]
+    if others:
+        d[attribute] = others[int(rng.integers(len(others)))]
+
+
+def _spread(dicts: list[dict], mentions: list[int], choices: dict[str, list],
+            rng: np.random.Generator, steps: int = 60) -> None:
+    """Edit mentioned objects until every two differ in at least two visible attributes:
+    then no description is a twin or a near twin of another, whether a mention is grounded
+    or absent (identical descriptions were always absent ones, which a reader could tell)."""
+    for _ in range(steps):
+        close = [(i, j) for i in mentions for j in mentions
+                 if i < j and differences(dicts[i], dicts[j]) < 2]
+        if not close:
+            return
+        _, j = close[int(rng.integers(len(close)))]
+        _change(dicts[j], VISIBLE[int(rng.integers(len(VISIBLE)))], choices, rng)
 
 
 def describe(obj: dict[str, Any]) -> str:
@@ -210,7 +234,7 @@ class GmnerSuite(Suite):
     required_keys = ENTITY_KEYS
     judged_keys = ("id", "task", "answer", "entities", "image_only")
     example_extra = 1
-    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots", "lookalike")
+    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots", "lookalike", "blind")
     ability = "grounded entity recognition"
     corpus_f1 = True
 
@@ -227,7 +251,8 @@ class GmnerSuite(Suite):
         return construct(objects, self.example_extra, rng, ctx.vocab,
                          ctx.options.precision)
 
-    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any,
+                      ctx: BuildContext) -> ExampleScene:
         return ExampleScene(stem, [], extra=example_item(stem, data, kept))
 
     def record(self, ctx: BuildContext, spec: InstanceSpec, data: dict[str, Any], chosen: Any,
@@ -237,8 +262,8 @@ class GmnerSuite(Suite):
     def cell(self, record: dict[str, Any]) -> str:
         return f"{record['object_count']}|{TASK}"
 
-    def check(self, out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
-        return check_gmner(out, records)
+    def check(self, options: Any, records: Iterable[dict[str, Any]]) -> list[str]:
+        return check_gmner(options.out, records)
 
     def score(self, instances: list[dict], predictions: dict[str, str],
               settings: ScoreSettings, scenes: Any) -> Any:
@@ -250,13 +275,20 @@ class GmnerSuite(Suite):
     def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
         from clevrlite.scoring.grounding_baselines import gmner_answer
 
-        family = "text-only" if kind == "text-only-shots" else kind
+        # Without the image no box can be right, so the best blind policy for GMNER F1 gives
+        # every entity a null box: it is text-only (the audit judges the null decision apart).
+        family = "text-only" if kind in ("text-only-shots", "blind") else kind
         return gmner_answer(family, inst, rng, context.scenes, context.shapes)
 
     def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
         from clevrlite.scoring.rewards import gmner_reward
 
         return gmner_reward(completion, instance, **options)
+
+    def audit_units(self, instance: dict[str, Any], knowledge: Any) -> list[Any]:
+        from clevrlite.scoring.blind import mention_units
+
+        return mention_units(instance, knowledge)
 
     def f1_counts(self, instance: dict[str, Any], output: str) -> dict[str, int] | None:
         from clevrlite.scoring.judge import judge_entities

@@ -32,6 +32,16 @@ def lookalikes(absent: dict[str, Any], drawn: Sequence[dict[str, Any]],
     return [i for i, d in enumerate(drawn) if differences(absent, d, attributes) == 1]
 
 
+def profile(dicts: Sequence[dict[str, Any]], index: int,
+            attributes: Sequence[str] = VISIBLE) -> tuple[int, int]:
+    """(identical, one away): how many other objects of ``dicts`` equal ``dicts[index]`` on
+    every one of ``attributes``, and how many differ from it in exactly one. A text shows the
+    same counts whether the object is drawn or not, so they must not tell the two apart."""
+    counts = [differences(dicts[index], d, attributes) for j, d in enumerate(dicts)
+              if j != index]
+    return counts.count(0), counts.count(1)
+
+
 def absent_holds(absent: dict[str, Any], drawn: Sequence[dict[str, Any]], lookalike: bool,
                  attributes: Sequence[str] = VISIBLE) -> bool:
     """Whether ``absent`` keeps the probe's rules against the image objects ``drawn``,
@@ -50,17 +60,21 @@ def _values(vocab: Vocabulary) -> dict[str, list[Any]]:
 def make_absent(absent: dict[str, Any], drawn: Sequence[dict[str, Any]], lookalike: bool,
                 vocab: Vocabulary, rng: np.random.Generator,
                 attributes: Sequence[str] = VISIBLE, fixed: Sequence[str] = (),
-                tries: int = 200) -> bool:
+                tries: int = 200, models: Sequence[dict[str, Any]] | None = None) -> bool:
     """Give ``absent`` (an attribute dict, edited in place) visible attributes that keep the
     rules over the shown ``attributes``, leaving ``fixed`` ones (a pointer) as they are: for
-    a look-alike, a random image object's values with one shown attribute different; random
-    values otherwise. False when ``tries`` draws found none."""
+    a look-alike, the values of a random image object (of ``models``, default any) with one
+    shown attribute different; random values otherwise. False when ``tries`` draws found
+    none."""
     values = _values(vocab)
     free = [a for a in attributes if a not in fixed]
+    models = drawn if models is None else models
     for _ in range(tries):
         candidate = dict(absent)
         if lookalike:
-            model = drawn[int(rng.integers(len(drawn)))]
+            if not models:
+                return False
+            model = models[int(rng.integers(len(models)))]
             candidate.update({a: model[a] for a in free})
             if differences(candidate, model, attributes) == 0:
                 if not free:

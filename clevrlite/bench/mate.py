@@ -18,7 +18,7 @@ from clevrlite.bench import construct
 from clevrlite.bench.options import BenchmarkOptions
 from clevrlite.bench.plan import InstanceSpec
 from clevrlite.bench.presets import get_preset
-from clevrlite.bench.prompts import (CONVENTIONS, build_prompt, pointer_phrase, question,
+from clevrlite.bench.prompts import (build_prompt, conventions, pointer_phrase, question,
                                      rationale)
 from clevrlite.bench.reader import INSTANCE_KEYS
 from clevrlite.bench.roles import (CROSS_MODAL_TASKS, UNIMODAL_TASKS, Roles, bench_view,
@@ -42,10 +42,9 @@ class MateSuite(Suite):
               Split("unimodal", "unimodal.jsonl", "um", UNIMODAL_TASKS, "unimodal_size"))
     required_keys = INSTANCE_KEYS
     judged_keys = ("id", "task", "target_attribute", "answer", "precision")
-    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots")
+    baseline_kinds = ("random", "oracle", "text-only", "text-only-shots", "blind")
     ability = "cross-modal entity linking"
     takes_mate_options = True
-    conventions = CONVENTIONS  # what the prompt says about the scene text's numbers
 
     # ------------------------------------------------------------------------ building
 
@@ -61,14 +60,19 @@ class MateSuite(Suite):
         construct.construct_example(objects, rng, ctx.vocab, ctx.roles,
                                     ctx.options.precision)
 
-    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
-        return ExampleScene(stem, [bench_view(o) for o in data["objects"]])
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any,
+                      ctx: BuildContext) -> ExampleScene:
+        return ExampleScene(stem, self.views(data, ctx)[0])
 
-    def views(self, data: dict[str, Any]) -> tuple[list[dict], list[int]]:
+    def views(self, data: dict[str, Any], ctx: BuildContext) -> tuple[list[dict], list[int]]:
         """The scene's objects as the suite sees them, and the positions of those the image
         shows (all of them here)."""
-        views = [bench_view(o) for o in data["objects"]]
+        views = [bench_view(o, ctx.options.coords) for o in data["objects"]]
         return views, list(range(len(views)))
+
+    def conventions(self, ctx: BuildContext) -> str:
+        """What the prompt says about the scene text's numbers."""
+        return conventions(ctx.options.coords)
 
     def target(self, chosen: Any) -> int:
         """The target object's position, from what construction chose."""
@@ -93,7 +97,7 @@ class MateSuite(Suite):
         options, vocab, roles = ctx.options, ctx.vocab, ctx.roles
         precision = options.precision
         size_labels = {v: k for k, v in vocab.sizes.items()}
-        views, drawn = self.views(data)
+        views, drawn = self.views(data, ctx)
         target, absent = self.target(chosen), self.absent(spec)
         obj = views[target]
         scene_id = data["image_filename"].rsplit(".", 1)[0]
@@ -153,7 +157,7 @@ class MateSuite(Suite):
             "prompt": build_prompt(task=spec.task, scene_text=text, fmt=options.fmt,
                                    pointer=spec.pointer, target=spec.target, question_text=asked,
                                    example_answer=obj[spec.target], shots=shots, cot=options.cot,
-                                   choices=choices, conventions=self.conventions,
+                                   choices=choices, conventions=self.conventions(ctx),
                                    nullable=self.nullable(spec)),
             "linking_sets": [list(s) for s in links],
             "min_linking_size": len(links[0]) if links else None,
@@ -175,6 +179,19 @@ class MateSuite(Suite):
 
     def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
         return context.mate_answer(kind, inst, rng)
+
+    def audit_units(self, instance: dict[str, Any], knowledge: Any) -> list[Any]:
+        from clevrlite.scoring.blind import single_unit
+        from clevrlite.scoring.judge import judge_value
+
+        precision = Precision.parse(instance.get("precision", 2))
+        size = (knowledge.width, knowledge.height)
+
+        def score(value: Any) -> float:
+            return float(judge_value(instance, value, precision=precision, size=size).correct)
+
+        unit = single_unit(instance, knowledge, precision, score)
+        return [] if unit is None else [unit]
 
     def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> Any:
         from clevrlite.scoring.rewards import mate_reward

@@ -26,7 +26,7 @@ import numpy as np
 
 from clevrlite import png
 from clevrlite.bench.prompts import build_prompt
-from clevrlite.bench.roles import Roles, withheld
+from clevrlite.bench.roles import Roles, shown_coords, withheld
 from clevrlite import fsutil
 from clevrlite.scene import ANNOTATION_KEYS
 from clevrlite.precision import Precision
@@ -50,13 +50,14 @@ def example_id(scene_json: bytes) -> str:
     return hashlib.md5(scene_json).hexdigest()
 
 
-def mate_scene(scene: dict[str, Any], image_name: str, precision: Precision) -> dict[str, Any]:
+def mate_scene(scene: dict[str, Any], image_name: str, precision: Precision,
+               coords: str) -> dict[str, Any]:
     """A scene as MATE stores it: camera, image file, objects in MATE's key order with the
-    values the prompt's text shows (size as its number), then user attributes; lights and
-    image size in ``metadata``."""
+    values the prompt's text shows (size as its number, 3d_coords as ``coords`` shows them),
+    then user attributes; lights and image size in ``metadata``."""
     objects = []
     for obj in scene["objects"]:
-        view = {**obj, "size": obj["scale"]}
+        view = {**obj, "size": obj["scale"], "3d_coords": shown_coords(obj["3d_coords"], coords)}
         extras = [k for k in obj if k not in MATE_KEYS and k != "scale"
                   and k not in ANNOTATION_KEYS]
         objects.append({k: rounded(view[k], precision) for k in (*MATE_KEYS, *extras)})
@@ -131,7 +132,8 @@ def mate_line(record: dict[str, Any], scene: dict[str, Any], eid: str, shots: in
 
 
 def write_mate_files(out: Path, records: dict[str, Iterable[dict[str, Any]]], roles: Roles,
-                     fmt: str, precision: Precision, size: tuple[int, int]) -> None:
+                     fmt: str, precision: Precision, size: tuple[int, int],
+                     coords: str) -> None:
     """Write OUT/mate/{setup}.jsonl for every setup and OUT/mate/img/, from each split's
     records (their scenes are read from OUT/scenes/)."""
     folder = out / "mate"
@@ -144,7 +146,7 @@ def write_mate_files(out: Path, records: dict[str, Iterable[dict[str, Any]]], ro
         for record in lines:
             raw = (out / "scenes" / f"{record['scene_id']}.json").read_bytes()
             eid = example_id(raw)
-            scene = mate_scene(json.loads(raw), f"{eid}.png", precision)
+            scene = mate_scene(json.loads(raw), f"{eid}.png", precision, coords)
             if record["image"] is not None:
                 _link(out / record["image"], images / f"{eid}.png")
             rows.append((record, scene, eid))

@@ -37,6 +37,8 @@ class BenchmarkOptions(RunControls):
     prefix: str = "CLEVRLITE"
     mate_compat: bool = False
     preset: str | None = None
+    coords: str = "contact"  # 3d_coords in texts: the floor contact point, or the centre
+    audit: bool = True  # run the validity audit at the end and record it in stats.json
     suite: str = "mate"  # mate, grounding or gmner (DESIGN 8)
 
     def __post_init__(self) -> None:

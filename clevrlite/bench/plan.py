@@ -64,13 +64,15 @@ def share(total: int, parts: int, rng: np.random.Generator) -> list[int]:
 def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size: int,
               seed: int, balance_linking: bool = False, shots: int = 0,
               splits: Sequence[tuple[str, str, tuple[str, ...], int]] | None = None,
-              conditions: Callable[[str], list[str]] | None = None) -> list[InstanceSpec]:
+              conditions: Callable[[str], list[str]] | None = None,
+              balanced: Callable[[str], bool] | None = None) -> list[InstanceSpec]:
     """Instances of every split in order (cross-modal first, indices 0..size-1, then unimodal).
 
     ``shots`` is the number of same-scene examples each scene must offer (0 when examples
     come from other scenes); it bounds which linking goals a small scene can meet. A suite
-    may give its own ``splits`` as (name, id prefix, tasks, count), and ``conditions`` that
-    the cells of a task take turns with.
+    may give its own ``splits`` as (name, id prefix, tasks, count), ``conditions`` that the
+    cells of a task take turns with, and which tasks linking balance applies to
+    (``balanced``, default all).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A1]))
     lo, hi = n_objects
@@ -86,7 +88,8 @@ def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size
                 pairs = roles.pairs(task) if task in TASKS else [("name", "entities")]
                 turns = (conditions(task) if conditions is not None else None) or [None]
                 for (pointer, target), per_cell in zip(pairs, share(per_task, len(pairs), rng)):
-                    goals = (_linking_goals(n, pointer, target, task, shots) if balance_linking
+                    goals = (_linking_goals(n, pointer, target, task, shots)
+                             if balance_linking and (balanced is None or balanced(task))
                              else [None])
                     offset = int(rng.integers(len(goals)))
                     turn = int(rng.integers(len(turns)))

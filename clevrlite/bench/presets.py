@@ -45,7 +45,8 @@ PRESETS = {
         vocabulary=MATE_VOCABULARY,
         rule=mate_keys,
         defaults={"size": 5500, "unimodal_size": 5500, "n_objects": (3, 10), "shots": 2,
-                  "fmt": "json", "same_scene_shots": True, "mate_compat": True},
+                  "fmt": "json", "same_scene_shots": True, "mate_compat": True,
+                  "coords": "centre"},
         refuses={"balance_linking": "MATE leaves linking difficulty unbalanced, and balancing "
                                     "it would break the preset's unique colours and shape"},
         min_colors=4, min_shapes=2,

@@ -39,6 +39,16 @@ CONVENTIONS = (
     "Conventions: 3d_coords are [x, y, z] in scene units with z pointing up and z = 0 on the "
     "floor; rotation is the yaw about the vertical axis in degrees; size is the object's "
     "scale in scene units (the radius of its footprint on the floor).")
+CONTACT_CONVENTIONS = (
+    "Conventions: 3d_coords are [x, y, z] in scene units with z pointing up: the point where "
+    "the object rests on the floor, so z = 0; rotation is the yaw about the vertical axis in "
+    "degrees; size is the object's scale in scene units (the radius of its footprint on the "
+    "floor).")
+
+
+def conventions(coords: str) -> str:
+    """What a prompt says about the scene text's numbers, for the ``--coords`` convention."""
+    return CONTACT_CONVENTIONS if coords == "contact" else CONVENTIONS
 # Added to the instruction when the examples come from other scenes.
 OTHER_SCENES = {
     "img2data": ("Each worked example is about another scene, with its own image and "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from clevrlite.bench.registry import DEFAULT, get_suite, suite_names
+from clevrlite.bench.roles import shown_coords
 from clevrlite.errors import UsageError
 
 SPLIT_FILES = {"cross_modal": "cross_modal.jsonl", "unimodal": "unimodal.jsonl"}
@@ -36,6 +37,7 @@ class BenchmarkInfo:
     width: int = 480
     height: int = 320
     precision: Any = 2
+    coords: str = "centre"  # how its texts show 3d_coords (benchmarks before wave 3: centre)
 
 
 def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
@@ -53,14 +55,15 @@ def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
                          f"clevrlite version")
     return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
                          int(stats.get("width", 480)), int(stats.get("height", 320)),
-                         stats.get("precision", 2))
+                         stats.get("precision", 2), stats.get("coords", "centre"))
 
 
 def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, list[dict]]:
     """Instances of a benchmark split ("all": every split file present), keyed by split name."""
     root = Path(benchmark_dir)
     if not root.is_dir():
-        raise UsageError(f"benchmark directory {str(root)!r} does not exist; check --benchmark")
+        raise UsageError(f"benchmark directory {str(root)!r} does not exist; give a folder "
+                         f"that `clevrlite benchmark` wrote")
     info = benchmark_info(root)
     files = info.splits
     if split != "all" and split not in files:
@@ -132,10 +135,11 @@ class SceneCache:
 
     def __init__(self, benchmark_dir: str | Path) -> None:
         self.root = Path(benchmark_dir)
+        self.coords = benchmark_info(self.root).coords
         self._scenes: dict[str, dict] = {}
 
     def objects(self, scene_id: str) -> list[dict]:
-        """The object dicts of a scene."""
+        """The object dicts of a scene, ``3d_coords`` as the benchmark's texts show them."""
         if scene_id not in self._scenes:
             path = self.root / "scenes" / f"{scene_id}.json"
             try:
@@ -147,6 +151,9 @@ class SceneCache:
                 raise UsageError(f"cannot read scene file {str(path)!r}: {exc}") from None
             if not isinstance(scene, dict) or not isinstance(scene.get("objects"), list):
                 raise UsageError(f"scene file {str(path)!r} has no \"objects\" list")
+            for obj in scene["objects"]:
+                if isinstance(obj, dict) and isinstance(obj.get("3d_coords"), list):
+                    obj["3d_coords"] = shown_coords(obj["3d_coords"], self.coords)
             self._scenes[scene_id] = scene
         return self._scenes[scene_id]["objects"]
 

@@ -11,7 +11,7 @@ a pointer counts whenever both modalities show it. Coordinates link only when no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from clevrlite.scene import ANNOTATION_KEYS
 from clevrlite.vocab import Vocabulary
@@ -23,6 +23,7 @@ BOTH_MODALITIES = ("color", "shape", "material", "size")
 CROSS_MODAL_TASKS = ("img2data", "data2img")
 UNIMODAL_TASKS = ("img2img", "data2data")
 TASKS = CROSS_MODAL_TASKS + UNIMODAL_TASKS
+COORDS = ("contact", "centre")  # how texts show 3d_coords (shown_coords)
 # Attributes whose values differ between objects by nature; revealing other objects' values
 # of one of these would let a model answer by elimination.
 DISTINCT_BY_NATURE = ("name", "3d_coords", "rotation")
@@ -34,6 +35,9 @@ class Roles:
 
     image: tuple[str, ...]
     text: tuple[str, ...]
+    # (task, pointer, target) cells a suite leaves out: a reader of the question and text
+    # alone would answer them (clevrlite audit).
+    dropped: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def for_vocab(cls, vocab: Vocabulary) -> "Roles":
@@ -46,7 +50,8 @@ class Roles:
         pointer_side, target_side = {
             "img2data": (self.image, self.text), "data2img": (self.text, self.image),
             "img2img": (self.image, self.image), "data2data": (self.text, self.text)}[task]
-        return [(p, t) for p in pointer_side for t in target_side if p != t]
+        return [(p, t) for p in pointer_side for t in target_side
+                if p != t and (task, p, t) not in self.dropped]
 
     def text_attributes(self) -> tuple[str, ...]:
         """Every attribute the text can state, in the order the text shows them."""
@@ -89,8 +94,19 @@ def linking_attributes(task: str, pointer: str, target: str) -> tuple[str, ...]:
     return tuple(a for a in BOTH_MODALITIES if a not in dropped)
 
 
-def bench_view(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An object as the benchmark sees it: scene-JSON keys, with ``size`` as its numeric scale."""
+def shown_coords(coords: Sequence[float], convention: str) -> list[float]:
+    """``3d_coords`` as a benchmark's texts show them (``--coords``): the point where the object
+    rests on the floor, [x, y, 0] (contact), or its centre as CLEVR stores it (centre, MATE's
+    text: a cube's centre rests lower than a sphere's, so its z tells cubes apart)."""
+    if convention == "contact":
+        return [float(coords[0]), float(coords[1]), 0.0]
+    return list(coords)
+
+
+def bench_view(obj: Mapping[str, Any], coords: str) -> dict[str, Any]:
+    """An object as the benchmark sees it: scene-JSON keys, with ``size`` as its numeric scale
+    and ``3d_coords`` as the ``coords`` convention shows them."""
     view = {k: v for k, v in obj.items() if k != "scale" and k not in ANNOTATION_KEYS}
     view["size"] = obj["scale"]
+    view["3d_coords"] = shown_coords(obj["3d_coords"], coords)
     return view

@@ -83,6 +83,9 @@ class Suite:
     corpus_f1: ClassVar[bool] = False
     # Whether it takes MATE's options (--mate-compat, --preset, --same-scene-shots).
     takes_mate_options: ClassVar[bool] = False
+    # Whether its scenes turn the camera by a random angle (placement.turned), so that boxes
+    # in questions cannot be linked to listed coordinates through CLEVR's default camera.
+    turns_world: ClassVar[bool] = False
 
     # ------------------------------------------------------------------------ building
 
@@ -93,6 +96,10 @@ class Suite:
     def conditions(self, task: str) -> list[str] | None:
         """Conditions that a task's cells take turns with (None: the suite has none)."""
         return None
+
+    def balances_linking(self, task: str) -> bool:
+        """Whether ``--balance-linking`` balances the linking-set sizes of a task's cells."""
+        return True
 
     def split_size(self, split: Split, options: "BenchmarkOptions") -> int:
         """How many instances ``split`` gets under ``options``."""
@@ -114,7 +121,8 @@ class Suite:
         """Edit an example scene's ``objects`` in place; returns what its part file keeps."""
         raise NotImplementedError
 
-    def example_scene(self, stem: str, data: dict[str, Any], kept: Any) -> ExampleScene:
+    def example_scene(self, stem: str, data: dict[str, Any], kept: Any,
+                      ctx: BuildContext) -> ExampleScene:
         """An example scene as worked examples are drawn from it."""
         raise NotImplementedError
 
@@ -129,8 +137,10 @@ class Suite:
         return (f"{record['object_count']}|{record['task']}|"
                 f"{record['pointer_attribute']}->{record['target_attribute']}")
 
-    def check(self, out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
-        """Every broken guarantee of the written instances, checked on the files in ``out``."""
+    def check(self, options: "BenchmarkOptions",
+              records: Iterable[dict[str, Any]]) -> list[str]:
+        """Every broken guarantee of the written instances, checked on the files that the
+        build ``options`` wrote."""
         return []
 
     # ------------------------------------------------------------------------ scoring
@@ -146,6 +156,11 @@ class Suite:
 
     def reward(self, completion: str, instance: dict[str, Any], **options: Any) -> "Reward":
         """The RL reward of ``completion`` (clevrlite.scoring.rewards)."""
+        raise NotImplementedError
+
+    def audit_units(self, instance: dict[str, Any], knowledge: Any) -> list[Any]:
+        """What the validity audit judges of an instance (clevrlite.scoring.blind.Unit): none
+        where the instance is meant to be answered from its text alone."""
         raise NotImplementedError
 
     def f1_counts(self, instance: dict[str, Any], output: str) -> dict[str, int] | None:

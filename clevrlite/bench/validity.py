@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from clevrlite.bench.lookalike import VISIBLE, differences
+from clevrlite.bench.roles import shown_coords
 from clevrlite.errors import ClevrliteError
 from clevrlite.precision import Precision
 from clevrlite.solver import value_key
@@ -56,6 +57,15 @@ class _Scenes:
             boxes = mask_boxes(np.asarray(Image.open(path))) if path.is_file() else None
             self._cache = {scene_id: (data, boxes)}  # one scene at a time
         return self._cache[scene_id]
+
+
+def _shown(obj: dict[str, Any], attribute: str, coords: str) -> Any:
+    """An object's value of an attribute as the benchmark's texts and questions show it."""
+    if attribute == "size":
+        return obj["scale"]
+    if attribute == "3d_coords":
+        return shown_coords(obj["3d_coords"], coords)
+    return obj[attribute]
 
 
 def _visible(obj: dict[str, Any]) -> tuple:
@@ -103,8 +113,10 @@ def _with_scenes(out: Path, records: Iterable[dict[str, Any]],
         yield inst, data, boxes, _check_scene_boxes(data, boxes, inst["id"])
 
 
-def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
-    """Every broken guarantee of a grounding suite's instances (empty when none)."""
+def check_grounding(out: Path, records: Iterable[dict[str, Any]],
+                    coords: str = "contact") -> list[str]:
+    """Every broken guarantee of a grounding suite's instances (empty when none); ``coords``
+    is how their texts show 3d_coords."""
     problems: list[str] = []
     for inst, data, boxes, box_problems in _with_scenes(out, records):
         where, objects = inst["id"], data["objects"]
@@ -123,8 +135,7 @@ def check_grounding(out: Path, records: Iterable[dict[str, Any]]) -> list[str]:
         group = [o for o in objects if o.get("drawn", True)] if pointer in IMAGE_POINTERS \
             else objects
         precision = Precision.parse(inst.get("precision", 2))  # as the text shows numbers
-        values = [value_key(o["scale"] if pointer == "size" else o[pointer], precision)
-                  for o in group]
+        values = [value_key(_shown(o, pointer, coords), precision) for o in group]
         key = value_key(inst["pointer_value"], precision)
         named = [o for o, v in zip(group, values) if v == key]
         if len(named) != 1 or named[0]["name"] != inst["target_object"]:

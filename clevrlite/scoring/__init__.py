@@ -1,4 +1,4 @@
 """Scoring: answer parsing and comparison, scores and breakdowns, baselines."""
 
 # The baselines clevrlite.scoring.baselines writes (here so the CLI can list them cheaply).
-BASELINE_KINDS = ("random", "oracle", "text-only", "text-only-shots", "lookalike")
+BASELINE_KINDS = ("random", "oracle", "text-only", "text-only-shots", "lookalike", "blind")

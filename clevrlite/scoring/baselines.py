@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +108,20 @@ class BaselineContext:
 
     scenes: SceneCache
     vocab: _Vocabulary
+    # the blind reader's answers by instance id (clevrlite.scoring.audit.blind_answers)
+    blind: dict[str, list] = field(default_factory=dict)
 
     @property
     def shapes(self) -> list[str]:
         return list(self.vocab.data.get("shapes", {}))
 
     def mate_answer(self, kind: str, inst: dict, rng: random.Random) -> Any:
-        """The answer MATE's baseline ``kind`` gives (oracle for kinds MATE lacks)."""
+        """The answer MATE's baseline ``kind`` gives (oracle for kinds MATE lacks). The blind
+        reader answers as the audit found best; where the audit judges nothing (data2data,
+        meant for the text alone) it reads the text as text-only does."""
+        if kind == "blind":
+            found = self.blind.get(inst["id"])
+            return found[0][1] if found else _text_only_answer(inst, rng, self.vocab)
         if kind == "random":
             return _random_answer(inst, rng, self.scenes, self.vocab)
         if kind in ("text-only", "text-only-shots"):
@@ -135,6 +142,10 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
                          + (NO_LOOKALIKE if kind == "lookalike" else "choose one of those"))
     loaded = load_instances(root, split)
     context = BaselineContext(SceneCache(root), _Vocabulary(root))
+    if kind == "blind":
+        from clevrlite.scoring.audit import audit, blind_answers
+
+        context.blind = blind_answers(audit(root, split), seed)
     records = []
     for instances in loaded.values():
         for inst in instances:

@@ -1,8 +1,9 @@
 """Baselines of the grounding and gmner suites: oracle, text-only, lookalike and random.
 
 - oracle: the gold answer (must score 100);
-- text-only: what the text alone gives: null for every box (gmner: every entity the passage
-  names, with its stated type and a null box); other grounding targets as MATE's text-only;
+- text-only: what the text alone gives: null for every box and for every question that may
+  point at an absent object, since null is the commonest answer there (gmner: every entity
+  the passage names, with its stated type and a null box); other targets as MATE's text-only;
 - lookalike: the textual-bias strategy with perfect perception. It grounds every mention to
   the image object that shares the most of its described visible attributes, and never
   answers null. It must score high on grounded mentions and fail on absent ones, look-alike
@@ -50,8 +51,9 @@ def grounding_answer(kind: str, inst: dict, rng: random.Random, scenes: SceneCac
             return inst["answer"]
         described = _described(scenes, inst, inst["target_object"])
         return object_value(_closest(described, _drawn(scenes, inst), _shown(inst)), target)
-    if kind == "text-only" and target == "bbox":
-        return None
+    if kind in ("text-only", "text-only-shots") and (target == "bbox"
+                                                      or inst["task"] == "data2img"):
+        return None  # a box the text cannot give, or an object that may be absent: null
     if kind == "random" and (target == "bbox" or inst["task"] == "data2img"):
         if target == "bbox":
             return rng.choice([o["bbox"] for o in _drawn(scenes, inst)] + [None])

@@ -48,7 +48,15 @@ def judge_single(inst: dict[str, Any], raw: str, *, mode: str = "lenient",
     parsed = extract_answer(raw, mode)
     if not parsed.ok:
         return Single(False, False)
-    gold, value = inst["answer"], parsed.value
+    return judge_value(inst, parsed.value, mode=mode, precision=precision,
+                       box_format=box_format, size=size)
+
+
+def judge_value(inst: dict[str, Any], value: Any, *, mode: str = "lenient",
+                precision: Precision | int | str = DEFAULT, box_format: str = "xyxy",
+                size: tuple[int, int] = (480, 320)) -> Single:
+    """Judge an answer value already parsed from a model's output (see judge_single)."""
+    gold = inst["answer"]
     null = is_null(value)
     if inst["target_attribute"] == "bbox":
         box = parse_box(value, box_format, *size)
@@ -313,4 +321,5 @@ def f1(matched: int, predicted: int, gold: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-__all__ = ["Entities", "IOU_THRESHOLD", "Single", "f1", "judge_entities", "judge_single"]
+__all__ = ["Entities", "IOU_THRESHOLD", "Single", "f1", "judge_entities", "judge_single",
+           "judge_value"]

@@ -57,8 +57,11 @@ def key(value):
 
 
 def scene_values(out, inst):
+    """The scene and its objects as the benchmark states them: size as the scale, 3d_coords
+    as the point where the object rests on the floor."""
     scene = json.loads((out / "scenes" / f"{inst['scene_id']}.json").read_text())
-    return scene, [{**o, "size": o["scale"]} for o in scene["objects"]]
+    return scene, [{**o, "size": o["scale"], "3d_coords": [*o["3d_coords"][:2], 0.0]}
+                   for o in scene["objects"]]
 
 
 def brute_force_links(objs, t, attrs):
@@ -90,6 +93,26 @@ def test_every_instance_rederived_from_its_scene(bench):
             assert p in IMAGE_SIDE and tgt in TEXT_SIDE
         if inst["task"] == "data2img":
             assert p in TEXT_SIDE and tgt in IMAGE_SIDE
+
+
+def test_texts_give_where_objects_rest_not_their_centres(bench):
+    """A cube's centre rests at scale / sqrt(2), other shapes' at their scale: listed centres
+    told cubes apart even where the text withheld shape. Texts give the floor contact point,
+    and the prompt says so."""
+    out, _, lines = bench
+    checked = 0
+    for inst in lines["cross_modal"] + lines["unimodal"]:
+        if inst["scene_text"] is None:
+            continue
+        scene, _ = scene_values(out, inst)
+        centres = {o["name"]: o["3d_coords"] for o in scene["objects"]}
+        for obj in serialize.loads(inst["scene_text"], inst["scene_format"])["objects"]:
+            if "3d_coords" in obj:
+                x, y, z = centres[obj["name"]]
+                assert obj["3d_coords"] == [round(x, 2), round(y, 2), 0.0]
+                checked += 1
+        assert "the point where the object rests on the floor, so z = 0" in inst["prompt"]
+    assert checked > 100
 
 
 def test_text_withholds_the_right_attribute(bench):
@@ -177,7 +200,7 @@ def test_examples_come_from_other_scenes_with_their_own_image_and_text(bench):
         for s in inst["shots"]:
             assert s["scene_id"] != inst["scene_id"] and "_example_" in s["scene_id"]
             scene = json.loads((out / "scenes" / f"{s['scene_id']}.json").read_text())
-            objs = [{**o, "size": o["scale"]} for o in scene["objects"]]
+            objs = scene_values(out, {"scene_id": s["scene_id"]})[1]
             assert len(objs) == inst["object_count"]
             shot = next(o for o in objs if o["name"] == s["object"])
             p, t = s["pointer_attribute"], s["target_attribute"]

@@ -10,15 +10,22 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from helpers import read_jsonl
 from PIL import Image
 
+from clevrlite import serialize
 from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 from clevrlite.bench.validity import check_gmner, check_grounding
 from clevrlite.errors import UsageError
-from clevrlite.scoring.baselines import baseline_predictions
+from clevrlite.placement import CAMERA_HFOV_DEG, CAMERA_LOCATION
+from clevrlite.scene import Camera
+from clevrlite.scoring.answers import extract_answer
+from clevrlite.scoring.baselines import baseline_predictions, write_baseline
+from clevrlite.scoring.boxes import iou
 from clevrlite.scoring.evaluate import score
 from clevrlite.scoring.judge import judge_entities
 from clevrlite.scoring.matching import max_matching
+from clevrlite.vocab import load_vocabulary
 
 VISIBLE = ("color", "shape", "material", "size")
 IMAGE_POINTERS = ("color", "shape", "bbox")
@@ -70,9 +77,9 @@ def test_grounding_guarantees_hold_on_the_written_files(grounding):
         pointer, target = inst["pointer_attribute"], inst["target_attribute"]
         group = drawn if pointer in IMAGE_POINTERS else objects
 
-        def value(o, a):
+        def value(o, a):  # as the text states it: the floor contact point, the scale
             v = o["scale"] if a == "size" else o[a]
-            return [round(x, 2) for x in v] if a == "3d_coords" else \
+            return [round(v[0], 2), round(v[1], 2), 0.0] if a == "3d_coords" else \
                 round(v, 2) if isinstance(v, float) else v
 
         holders = [o for o in group if value(o, pointer) == inst["pointer_value"]]
@@ -101,7 +108,79 @@ def test_grounding_guarantees_hold_on_the_written_files(grounding):
     assert cond["grounded"] >= cond["absent"] + cond["absent_lookalike"] - 2
     assert abs(cond["absent"] - cond["absent_lookalike"]) <= 3 and cond["absent"] >= 3
     assert {i["target_attribute"] for i in data2img} >= {"bbox"}
-    assert any(i["pointer_attribute"] == "bbox" for i in instances if i["task"] == "img2data")
+    box_pointers = {(i["task"], i["target_attribute"]) for i in instances
+                    if i["pointer_attribute"] == "bbox"}
+    assert box_pointers == {("img2img", "color")}  # a box gives any other answer away
+
+
+# ----------------------------------------------------- no text-only shortcut (issue 23)
+
+def test_box_pointers_that_give_answers_away_are_not_planned():
+    from clevrlite.bench.grounding import GroundingSuite
+
+    roles = GroundingSuite().roles(load_vocabulary())
+    assert [p for p in roles.pairs("img2data") if p[0] == "bbox"] == []
+    assert ("bbox", "shape") not in roles.pairs("img2img")
+    assert ("bbox", "color") in roles.pairs("img2img")
+    assert ("name", "bbox") in roles.pairs("data2img")
+
+
+def test_cameras_turn_so_listed_coordinates_project_to_no_box(grounding):
+    """Through CLEVR's default camera, an object's listed coordinates gave its box (IoU >=
+    0.5) 97% of the time, so box questions needed no image; every scene now turns the camera
+    by a random angle."""
+    out, _, instances = grounding
+    camera = Camera(CAMERA_LOCATION, (0.0, 0.0, 0.0), CAMERA_HFOV_DEG, 480, 320)
+    hits, azimuths, seen = [], set(), set()
+    for inst in instances:
+        if inst["scene_text"] is None or inst["scene_id"] in seen:
+            continue
+        seen.add(inst["scene_id"])
+        scene, _ = scene_of(out, inst)
+        x, y, _ = scene["camera"]["location"]
+        azimuths.add(int(math.degrees(math.atan2(y, x)) % 360 // 45))
+        boxes = {o["name"]: o["bbox"] for o in scene["objects"] if o.get("bbox")}
+        for listed in serialize.loads(inst["scene_text"], inst["scene_format"])["objects"]:
+            if listed["name"] not in boxes:
+                continue
+            x, y, _ = listed["3d_coords"]
+            r = listed["size"]
+            ring = [(x + r * math.cos(a), y + r * math.sin(a), z)
+                    for a in np.linspace(0, 6.3, 16) for z in (0.0, 2 * r)]
+            pix = camera.project(np.array(ring))
+            box = [pix[:, 0].min(), pix[:, 1].min(), pix[:, 0].max(), pix[:, 1].max()]
+            hits.append(iou(box, boxes[listed["name"]]) >= 0.5)
+    assert len(hits) > 100 and sum(hits) / len(hits) < 0.2
+    assert len(azimuths) >= 6  # cameras all round the scene, not CLEVR's one view
+
+
+def test_absent_and_grounded_targets_show_the_same_text_profile(grounding):
+    """How many listed objects equal a data2img target, or differ from it in one shown
+    visible attribute: absent targets had a profile grounded ones rarely had."""
+    _, _, instances = grounding
+    profiles = Counter()
+    for inst in instances:
+        if inst["task"] != "data2img":
+            continue
+        objects = serialize.loads(inst["scene_text"], inst["scene_format"])["objects"]
+        shown = [a for a in ("color", "shape", "material", "size") if a in objects[0]]
+        me = next(o for o in objects if o["name"] == inst["target_object"])
+        distances = [diff(me, o, shown) for o in objects if o is not me]
+        profiles[inst["condition"], distances.count(0), distances.count(1)] += 1
+    assert set(profiles) <= {("absent", 0, 0), ("absent_lookalike", 0, 1),
+                             ("grounded", 0, 0), ("grounded", 0, 1)}
+    assert profiles["grounded", 0, 0] and profiles["grounded", 0, 1]
+
+
+def test_text_only_answers_null_where_the_object_may_be_absent(grounding, tmp_path):
+    out, _, instances = grounding
+    path = tmp_path / "text.jsonl"
+    write_baseline("text-only", out, path)
+    data2img = {i["id"] for i in instances if i["task"] == "data2img"}
+    answers = {r["id"]: extract_answer(r["prediction"]).value for r in read_jsonl(path)}
+    assert all(answers[i] is None for i in data2img)
+    report = score(out, path, split="cross_modal")
+    assert report.by_task["data2img"].accuracy >= 40.0  # null is right half the time
 
 
 def test_grounding_prompts_say_boxes_and_null(grounding):
@@ -203,6 +282,19 @@ def test_gmner_guarantees_hold_on_the_written_files(gmner):
             assert shot["text"] in inst["prompt"] and (out / shot["image"]).is_file()
     assert conditions["grounded"] and conditions["absent"] and conditions["absent_lookalike"]
     assert check_gmner(out, instances) == []
+
+
+def test_no_two_mentions_are_twins_or_near_twins(gmner):
+    """Two mentions with one description were always both absent (156 of 156): now every two
+    mentions differ in at least two visible attributes, whatever their conditions."""
+    _, _, instances = gmner
+    pairs = 0
+    for inst in instances:
+        described_ = [described(inst["text"], e) for e in inst["entities"]]
+        for a, b in itertools.combinations(described_, 2):
+            assert diff(a, b, VISIBLE) >= 2, inst["id"]
+            pairs += 1
+    assert pairs >= 20
 
 
 def test_a_hand_worked_matching_case():
@@ -362,3 +454,19 @@ def test_mean_iou_and_acc_at_half(grounding, tmp_path):
     assert d["acc_at_0.5"] == pytest.approx(100.0 * sum(v >= 0.5 for v in ious) / len(ious),
                                             abs=0.01)
     assert not math.isnan(d["mean_iou"])
+
+
+def test_linking_balance_leaves_questions_that_may_point_at_absent_objects_alone(tmp_path):
+    """No linking set reaches an absent target: balancing grounded data2img targets' sizes
+    would tell them apart, so --balance-linking balances the other tasks only (and a grounded
+    data2img target, which matches no other listed object, never needs coordinates)."""
+    stats = build_benchmark(BenchmarkOptions(out=tmp_path / "b", suite="grounding", size=64,
+                                             unimodal_size=8, n_objects=(4, 5), shots=0,
+                                             balance_linking=True, workers=2))
+    instances = read_jsonl(tmp_path / "b" / "cross_modal.jsonl")
+    sizes = Counter((i["task"], i["min_linking_size"]) for i in instances)
+    assert stats["audit"]["passed"]
+    img2data = {s for (t, s) in sizes if t == "img2data"}
+    assert {1, 2} <= img2data  # balanced sizes where nothing can be absent
+    grounded = [i for i in instances if i["task"] == "data2img" and i["answer"] is not None]
+    assert grounded and all(i["min_linking_size"] is not None for i in grounded)
