@@ -306,15 +306,24 @@ def doctor(backend, as_json) -> None:
 @click.option("--box-format", type=click.Choice(["xyxy", "norm1", "norm1000"]), default="xyxy",
               show_default=True, help="How predicted boxes are written: pixels, 0-1, or "
                                       "0-1000 (as Qwen2-VL writes them).")
+@click.option("--iou-rule", type=click.Choice(["ge", "gt"]), default="ge", show_default=True,
+              help="A box is right at IoU >= 0.5 (ge, as the public GMNER scorers compute) "
+                   "or > 0.5 (gt, the Twitter-GMNER paper's wording).")
+@click.option("--duplicates", type=click.Choice(["count", "first"]), default="count",
+              show_default=True,
+              help="gmner: every predicted entity counts, or only the first for an entity "
+                   "(as the Twitter-GMNER release's H-Index scores).")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also plot the breakdowns (by object count, by condition) to this PNG.")
-def score(benchmark_dir, predictions, mode, split, as_json, box_format, plot) -> None:
+def score(benchmark_dir, predictions, mode, split, as_json, box_format, iou_rule, duplicates,
+          plot) -> None:
     """Score model predictions against a benchmark, with breakdowns."""
     from clevrlite.scoring.evaluate import score as score_predictions
     from clevrlite.scoring.output import format_table, plot_accuracy
 
     report = score_predictions(benchmark_dir, predictions, mode=mode, split=split,
-                               box_format=box_format)
+                               box_format=box_format, iou_rule=iou_rule,
+                               duplicates=duplicates)
     if plot is not None:
         plot_accuracy(report, plot)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_table(report))
@@ -398,9 +407,10 @@ def predict(benchmark_dir, base_url, model, out, split, concurrency, retries, ti
 @cli.command("export")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--to", "to", type=click.Choice(["hf", "lmms-eval", "vlmevalkit", "verl", "trl",
-                                               "coco"]), required=True,
+                                               "coco", "twitter-gmner"]), required=True,
               help="hf: Hugging Face parquet; lmms-eval: a task folder; vlmevalkit: its TSV; "
-                   "verl, trl: RL datasets; coco: instance masks of a render run.")
+                   "verl, trl: RL datasets; coco: instance masks of a render run; "
+                   "twitter-gmner: the Twitter-GMNER release's files, of a gmner benchmark.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Destination directory (must be empty unless --overwrite).")
 @click.option("--split", default="all", help=SPLIT_HELP.format("all"))

@@ -270,7 +270,8 @@ class GmnerSuite(Suite):
         from clevrlite.scoring.entities import score_entities
 
         return score_entities(instances, predictions, settings.split, settings.box_format,
-                              settings.size, settings.unknown)
+                              settings.size, settings.unknown, settings.iou_rule,
+                              settings.duplicates)
 
     def baseline(self, kind: str, inst: dict[str, Any], rng: Any, context: Any) -> Any:
         from clevrlite.scoring.grounding_baselines import gmner_answer

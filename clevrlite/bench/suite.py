@@ -61,6 +61,8 @@ class ScoreSettings:
     size: tuple[int, int]
     unknown: list[str]
     precision: Precision
+    iou_rule: str = "ge"  # a region is right at IoU >= 0.5 (ge) or > 0.5 (gt)
+    duplicates: str = "count"  # gmner: every prediction counts, or the first per entity
 
 
 class Suite:

@@ -1,8 +1,8 @@
 """Other tools' formats (DESIGN 9): ``clevrlite export DIR --to FORMAT --out DEST``.
 
 hf (Hugging Face parquet with a card), lmms-eval (a task folder), vlmevalkit (its custom TSV),
-verl and trl (RL datasets whose rewards are clevrlite's) read a benchmark of any suite; coco
-reads a render run. DEST must be empty unless ``overwrite``, which clears it first.
+verl and trl (RL datasets whose rewards are clevrlite's) read a benchmark of any suite;
+twitter-gmner (the Twitter-GMNER release's layout) a gmner benchmark; coco a render run. DEST must be empty unless ``overwrite``, which clears it first.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Callable
 from clevrlite.errors import UsageError
 from clevrlite.export.source import prepare_dest
 
-FORMATS = ("hf", "lmms-eval", "vlmevalkit", "verl", "trl", "coco")
+FORMATS = ("hf", "lmms-eval", "vlmevalkit", "verl", "trl", "coco", "twitter-gmner")
 
 
 def _exporter(to: str) -> Callable[[Path, Path, str], dict[str, int]]:
@@ -26,6 +26,9 @@ def _exporter(to: str) -> Callable[[Path, Path, str], dict[str, int]]:
     if to == "vlmevalkit":
         from clevrlite.export.vlmevalkit import export_vlmevalkit
         return export_vlmevalkit
+    if to == "twitter-gmner":
+        from clevrlite.export.twitter_gmner import export_twitter_gmner
+        return export_twitter_gmner
     if to in ("verl", "trl"):
         from clevrlite.export.rl import export_rl
         return lambda src, dest, split: export_rl(to, src, dest, split)

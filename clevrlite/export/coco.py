@@ -1,7 +1,10 @@
 """``--to coco``: COCO instance annotations of a render run (or a benchmark's scenes).
 
 DEST/annotations/instances.json is COCO's instance format: ``images`` (id, file_name, width,
-height), ``categories`` (one per shape, supercategory "shape") and one annotation per object
+height), ``categories`` (one per shape, supercategory "shape"; ids fixed by the vocabulary:
+clevrlite's default shapes always 1, 2, 3 in their vocabulary order, shapes a properties file
+adds after them in its order, so a detector trained on one export scores on another) and one
+annotation per object
 the image shows, with its mask as compressed RLE (pycocotools' encoding of the instance mask),
 ``bbox`` as [x, y, width, height], ``area`` (its pixel count), ``iscrowd`` 0, and the object's
 other attributes (name, color, material, size, 3d_coords, rotation, user attributes).
@@ -51,11 +54,25 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def category_ids(src: Path) -> dict[str, int]:
+    """COCO category id of every shape: the default vocabulary's shapes first, in its order,
+    then the run's other shapes in the order its vocabulary (manifest.json) lists them."""
+    from clevrlite.vocab import load_vocabulary
+
+    names = list(load_vocabulary().shapes)
+    try:
+        manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+        names += list(manifest["options"]["vocabulary"]["shapes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # a run without a manifest: its scenes' shapes are added as they come
+    return {name: k for k, name in enumerate(dict.fromkeys(names), 1)}
+
+
 def export_coco(src: Path, dest: Path, split: str = "all") -> dict[str, int]:
     """Write COCO annotations of every rendered scene of ``src`` into the (empty) ``dest``."""
     rle = _mask_api()
     scenes = _scene_files(src)
-    shapes: dict[str, int] = {}
+    shapes = category_ids(src)
     images_dir = dest / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     (dest / "annotations").mkdir(exist_ok=True)

@@ -2,7 +2,8 @@
 
 Counts come from clevrlite.scoring.judge.judge_entities, one instance at a time, and are
 micro-averaged over the corpus:
-- GMNER: entity, type and region (both null, or IoU >= 0.5); MNER: entity and type; EEG:
+- GMNER: entity, type and region (both null, or an IoU at the threshold: >= 0.5 by default,
+  > 0.5 with ``iou_rule="gt"``); MNER: entity and type; EEG:
   entity and region; each through a maximum one-to-one matching;
 - textual bias: the share of gold entities the image does not show that were given a box,
   with the precision, recall and F1 of the null decision (N-P, N-R, N-F1);
@@ -10,7 +11,10 @@ micro-averaged over the corpus:
   objects the image shows but the passage never names), in all and per instance;
 - breakdowns by object count (GMNER F1), by condition (the share of gold entities of each
   condition matched) and by format.
-Missing predictions count their gold entities as missed.
+- mean IoU: over the gold entities the image shows, the IoU of the box predicted for each
+  (0 where none was, or its name was never predicted).
+Missing predictions count their gold entities as missed. ``duplicates="first"`` keeps the
+first prediction for each entity (the Twitter-GMNER release keeps one per span).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class EntityReport:
 
     split: str
     box_format: str = "xyxy"
+    iou_rule: str = "ge"
+    duplicates: str = "count"
     totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMS, 0))
     iou_sum: float = 0.0
     by_object_count: dict[str, list[int]] = field(default_factory=dict)  # matched, pred, gold
@@ -90,7 +96,8 @@ class EntityReport:
             if self.instances else 0.0,
             "gmner": self.scores("gmner"), "mner": self.scores("mner"),
             "eeg": self.scores("eeg"),
-            "mean_grounding": round(self.iou_sum / grounded, 4) if grounded else 0.0,
+            "mean_iou": round(self.iou_sum / grounded, 4) if grounded else 0.0,
+            "iou_rule": self.iou_rule, "duplicates": self.duplicates,
             "textual_bias": {
                 "rate": round(100.0 * t["absent_boxed"] / t["absent"], 2) if t["absent"] else 0.0,
                 "absent_entities": int(t["absent"]), "given_a_box": int(t["absent_boxed"]),
@@ -116,21 +123,25 @@ def _rank(condition: str) -> int:
 
 
 def score_entities(instances: list[dict], predictions: dict[str, str], split: str,
-                   box_format: str, size: tuple[int, int], unknown: list[str]) -> EntityReport:
+                   box_format: str, size: tuple[int, int], unknown: list[str],
+                   iou_rule: str = "ge", duplicates: str = "count") -> EntityReport:
     """The report of ``predictions`` on gmner ``instances``."""
-    report = EntityReport(split=split, box_format=box_format, unknown_ids=unknown)
+    report = EntityReport(split=split, box_format=box_format, iou_rule=iou_rule,
+                          duplicates=duplicates, unknown_ids=unknown)
     for inst in instances:
         raw = predictions.get(inst["id"])
-        report.add(inst, None if raw is None else judge_entities(inst, raw,
-                                                                 box_format=box_format,
-                                                                 size=size))
+        report.add(inst, None if raw is None else judge_entities(
+            inst, raw, box_format=box_format, size=size, iou_rule=iou_rule,
+            duplicates=duplicates))
     return report
 
 
 def format_entity_table(report: EntityReport) -> str:
     """A plain-text summary for terminals."""
     d = report.to_dict()
-    lines = [f"suite gmner, split {d['split']}, boxes {d['box_format']}",
+    lines = [f"suite gmner, split {d['split']}, boxes {d['box_format']}, a region is right at "
+             f"IoU {'>' if d['iou_rule'] == 'gt' else '>='} 0.5, duplicate predictions "
+             f"{'after the first dropped' if d['duplicates'] == 'first' else 'counted'}",
              f"instances {d['n']}, all right {d['instance_accuracy']:.1f}%, missing "
              f"{d['missing']}, unparseable {d['unparseable']}, malformed boxes "
              f"{d['malformed_boxes']}", "", f"{'':8}{'P':>8}{'R':>8}{'F1':>8}"]
@@ -138,7 +149,8 @@ def format_entity_table(report: EntityReport) -> str:
         s = d[name]
         lines.append(f"{name.upper():8}{s['precision']:8.1f}{s['recall']:8.1f}{s['f1']:8.1f}")
     tb, vb = d["textual_bias"], d["visual_bias"]
-    lines += ["", f"textual bias  {tb['rate']:.1f}% of {tb['absent_entities']} absent entities "
+    lines += ["", f"mean IoU      {d['mean_iou']:.3f} over the entities the image shows",
+              f"textual bias  {tb['rate']:.1f}% of {tb['absent_entities']} absent entities "
               f"given a box; null decision P {tb['null_precision']:.1f} R "
               f"{tb['null_recall']:.1f} F1 {tb['null_f1']:.1f}",
               f"visual bias   {vb['hallucinated']} entities the passage does not name "

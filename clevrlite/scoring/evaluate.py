@@ -38,7 +38,8 @@ from clevrlite.precision import Precision
 from clevrlite.scoring.answers import answers_match, check_mode, round_value
 from clevrlite.scoring.boxes import BOX_FORMATS, MALFORMED, iou, parse_box
 from clevrlite.scoring.entities import EntityReport
-from clevrlite.scoring.judge import IOU_THRESHOLD, Single, f1, judge_single
+from clevrlite.scoring.boxes import IOU_RULES, region_right
+from clevrlite.scoring.judge import DUPLICATES, Single, f1, judge_single
 
 TASK_ORDER = ("img2data", "data2img", "img2img", "data2data")
 
@@ -115,6 +116,7 @@ class Report:
     suite: str = "mate"
     grounded: bool = False  # boxes and absent objects (the grounding suite)
     box_format: str = "xyxy"
+    iou_rule: str = "ge"
     size: tuple[int, int] = (480, 320)
     # grounding suite: conditions, formats, boxes and the null decision
     by_condition: dict[str, Cell] = field(default_factory=dict)
@@ -148,7 +150,7 @@ class Report:
         return {
             "acc_at_0.5": round(self.boxes.accuracy, 2),
             "mean_iou": round(self.iou_sum / self.boxes.total, 4) if self.boxes.total else 0.0,
-            "box_answers": self.boxes.total,
+            "box_answers": self.boxes.total, "iou_rule": self.iou_rule,
             "textual_bias": round(100.0 * self.null_gold_boxed / self.null_gold, 2)
             if self.null_gold else 0.0,
             "null_precision": round(p, 2), "null_recall": round(r, 2), "null_f1": round(f, 2),
@@ -180,7 +182,8 @@ class Report:
 
 
 def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "lenient",
-          split: str = "auto", box_format: str = "xyxy") -> "Report | EntityReport":
+          split: str = "auto", box_format: str = "xyxy", iou_rule: str = "ge",
+          duplicates: str = "count") -> "Report | EntityReport":
     """Score a predictions file against a benchmark directory.
 
     ``split="auto"`` scores every split file that holds at least one predicted id. Ids missing
@@ -188,12 +191,18 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     unless no id is known at all (a predictions file for another benchmark, or another suite:
     UsageError). With an explicit split, predictions for the other split are ignored. The
     suite comes from stats.json; a gmner benchmark gives an EntityReport. ``box_format`` is
-    how predicted boxes are written (clevrlite.scoring.boxes).
+    how predicted boxes are written (clevrlite.scoring.boxes), ``iou_rule`` whether a region
+    is right at IoU >= 0.5 (``ge``) or > 0.5 (``gt``), and ``duplicates`` whether every GMNER
+    prediction counts or only the first for an entity (``first``).
     """
     check_mode(mode)
     if box_format not in BOX_FORMATS:
         raise UsageError(f"unknown box format {box_format!r}; use one of "
                          f"{', '.join(BOX_FORMATS)}")
+    if iou_rule not in IOU_RULES:
+        raise UsageError(f"unknown IoU rule {iou_rule!r}; use ge (IoU >= 0.5) or gt (> 0.5)")
+    if duplicates not in DUPLICATES:
+        raise UsageError(f"unknown duplicates rule {duplicates!r}; use count or first")
     pred_path = Path(predictions_path)
     if not pred_path.is_file():
         raise UsageError(f"predictions file {str(pred_path)!r} does not exist; check the path")
@@ -219,7 +228,8 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
                          f"{str(benchmark_dir)!r}; choose the split the predictions are for")
     settings = ScoreSettings(mode, "all" if len(chosen) > 1 else chosen[0], box_format,
                              (info.width, info.height), unknown,
-                             _benchmark_precision(instances, Path(benchmark_dir)))
+                             _benchmark_precision(instances, Path(benchmark_dir)), iou_rule,
+                             duplicates)
     return get_suite(info.suite).score(instances, predictions, settings,
                                        SceneCache(benchmark_dir))
 
@@ -230,7 +240,8 @@ def score_values(suite: Suite, instances: list[dict], predictions: dict[str, str
     figures of boxes and absent objects."""
     report = Report(mode=settings.mode, split=settings.split, precision=settings.precision,
                     unknown_ids=settings.unknown, suite=suite.name, grounded=grounded,
-                    box_format=settings.box_format, size=settings.size)
+                    box_format=settings.box_format, size=settings.size,
+                    iou_rule=settings.iou_rule)
     for inst in instances:
         _score_instance(report, inst, predictions.get(inst["id"]), scenes)
     _sort_breakdowns(report)
@@ -297,7 +308,8 @@ def _score_instance(report: Report, inst: dict, raw: str | None, scenes: SceneCa
         report.missing_ids.append(inst["id"])
     else:
         judged = judge_single(inst, raw, mode=report.mode, precision=report.precision,
-                              box_format=report.box_format, size=report.size)
+                              box_format=report.box_format, size=report.size,
+                              iou_rule=report.iou_rule)
         correct = judged.correct
         outcome = "correct" if correct else ("wrong" if judged.parsed else "unparseable")
         if not correct:
@@ -354,7 +366,8 @@ def _in_scene(value: Any, inst: dict, scenes: SceneCache, report: Report) -> boo
         if candidate is None:
             continue
         if attribute == "bbox":
-            if box is not None and box is not MALFORMED and iou(box, candidate) >= IOU_THRESHOLD:
+            if box is not None and box is not MALFORMED and region_right(
+                    iou(box, candidate), report.iou_rule):
                 return True
             continue
         if report.mode == "mate":

@@ -6,13 +6,16 @@ correct". Three kinds of instance:
 
 - a MATE answer: correct when the parsed answer matches the gold value (clevrlite.scoring.
   answers);
-- a grounding answer: a box target is correct at IoU >= 0.5 with the gold box, and null is
-  correct exactly when the gold is null (the object is not in the image); other targets as
-  MATE's;
+- a grounding answer: a box target is correct when its IoU with the gold box reaches 0.5
+  (``iou_rule``: ``ge`` IoU >= 0.5, or ``gt`` IoU > 0.5; a list of boxes counts by its best),
+  and null is correct exactly when the gold is null (the object is not in the image); other
+  targets as MATE's;
 - a GMNER answer: a list of {entity, type, box}; a predicted triple is correct when entity and
-  type match (case-insensitive) and the region is right (both null, or IoU >= 0.5), counted
-  through a maximum one-to-one matching. An instance is correct when every gold triple is
-  matched and nothing else was predicted.
+  type match (case-insensitive; keys too may be written in any case) and the region is right
+  (both null, or the IoU rule), counted through a maximum one-to-one matching. With
+  ``duplicates="first"`` only the first prediction for a span counts (the Twitter-GMNER
+  release's H-Index keeps one per span); by default every prediction does. An instance is
+  correct when every gold triple is matched and nothing else was predicted.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import Any
 
 from clevrlite.precision import DEFAULT, Precision
 from clevrlite.scoring.answers import answers_match, extract_answer
-from clevrlite.scoring.boxes import _NUMBERS, MALFORMED, is_null, iou, parse_box
+from clevrlite.scoring.boxes import (_NUMBERS, IOU_THRESHOLD, MALFORMED, Boxes, is_null, iou,
+                                     parse_box, region_right)
 from clevrlite.scoring.matching import max_matching
 
-IOU_THRESHOLD = 0.5
+DUPLICATES = ("count", "first")
 
 
 @dataclass
@@ -43,18 +47,18 @@ class Single:
 
 def judge_single(inst: dict[str, Any], raw: str, *, mode: str = "lenient",
                  precision: Precision | int | str = DEFAULT, box_format: str = "xyxy",
-                 size: tuple[int, int] = (480, 320)) -> Single:
+                 size: tuple[int, int] = (480, 320), iou_rule: str = "ge") -> Single:
     """Judge raw model output ``raw`` on a MATE or grounding instance."""
     parsed = extract_answer(raw, mode)
     if not parsed.ok:
         return Single(False, False)
     return judge_value(inst, parsed.value, mode=mode, precision=precision,
-                       box_format=box_format, size=size)
+                       box_format=box_format, size=size, iou_rule=iou_rule)
 
 
 def judge_value(inst: dict[str, Any], value: Any, *, mode: str = "lenient",
                 precision: Precision | int | str = DEFAULT, box_format: str = "xyxy",
-                size: tuple[int, int] = (480, 320)) -> Single:
+                size: tuple[int, int] = (480, 320), iou_rule: str = "ge") -> Single:
     """Judge an answer value already parsed from a model's output (see judge_single)."""
     gold = inst["answer"]
     null = is_null(value)
@@ -65,7 +69,7 @@ def judge_value(inst: dict[str, Any], value: Any, *, mode: str = "lenient",
         if gold is None or box is None:
             return Single(True, gold is None and box is None, value, predicted_null=box is None)
         overlap = iou(box, gold)
-        return Single(True, overlap >= IOU_THRESHOLD, value, iou=overlap)
+        return Single(True, region_right(overlap, iou_rule), value, iou=overlap)
     if gold is None:
         return Single(True, null, value, predicted_null=null)
     correct = not null and answers_match(value, gold, precision, mode)
@@ -90,7 +94,8 @@ class Entities:
     absent_boxed = 0  # gold entities the image does not show, predicted with a box
     null_predicted = 0  # name-matched predictions with a null box
     null_right = 0  # of those, for a gold entity the image does not show
-    iou_sum = 0.0  # continuous grounding over name-matched gold boxes
+    iou_sum = 0.0  # IoU of the boxes predicted for name-matched gold boxes
+    credit_sum = 0.0  # the same, each as min(1, IoU / threshold): the reward's soft grounding
 
     def __init__(self, parsed: bool, gold: int = 0, absent: int = 0,
                  by_condition: dict[str, list[int]] | None = None) -> None:
@@ -174,7 +179,8 @@ def _overlap(pred_box: Any, gold_box: Any) -> float | None:
 
 
 def judge_entities(inst: dict[str, Any], raw: str, *, box_format: str = "xyxy",
-                   size: tuple[int, int] = (480, 320)) -> Entities:
+                   size: tuple[int, int] = (480, 320), iou_rule: str = "ge",
+                   duplicates: str = "count") -> Entities:
     """Judge raw model output ``raw`` on a GMNER instance."""
     g = _gold(inst)
     result = Entities(False, gold=len(g.names), absent=g.boxes.count(None),
@@ -182,17 +188,31 @@ def judge_entities(inst: dict[str, Any], raw: str, *, box_format: str = "xyxy",
     parsed = extract_answer(raw, "lenient")
     if not parsed.ok or type(parsed.value) is not list:
         return result
-    result.parsed, result.predicted = True, len(parsed.value)
-    if g.unique:
-        _count_unique(result, parsed.value, g, box_format, size)
+    items = parsed.value if duplicates == "count" else _first_per_span(parsed.value)
+    result.parsed, result.predicted = True, len(items)
+    if g.unique and iou_rule == "ge":
+        _count_unique(result, items, g, box_format, size)
     else:
-        _count_matched(result, [_prediction(item, box_format, size) for item in parsed.value],
-                       g)
+        _count_matched(result, [_prediction(item, box_format, size) for item in items], g,
+                       iou_rule)
     return result
 
 
-def _region_right(box: Any, gold_box: Any, overlap: float | None) -> bool:
-    return box is None if gold_box is None else (overlap or 0.0) >= IOU_THRESHOLD
+def _first_per_span(items: list) -> list:
+    """The predictions with every later one for an entity already predicted left out."""
+    seen: set = set()
+    kept = []
+    for item in items:
+        name = _prediction(item, "xyxy", (1, 1))[0]
+        if name is not None and name in seen:
+            continue
+        seen.add(name)
+        kept.append(item)
+    return kept
+
+
+def _region_right(box: Any, gold_box: Any, overlap: float | None, rule: str) -> bool:
+    return box is None if gold_box is None else region_right(overlap, rule)
 
 
 def _pair(result: Entities, box: Any, gold_box: Any, overlap: float | None) -> None:
@@ -203,7 +223,8 @@ def _pair(result: Entities, box: Any, gold_box: Any, overlap: float | None) -> N
     elif gold_box is None:
         result.absent_boxed += 1
     if overlap is not None:
-        result.iou_sum += min(1.0, overlap / IOU_THRESHOLD)
+        result.iou_sum += overlap
+        result.credit_sum += min(1.0, overlap / IOU_THRESHOLD)
 
 
 def _count_unique(result: Entities, items: list, g: _Gold, box_format: str,
@@ -219,7 +240,7 @@ def _count_unique(result: Entities, items: list, g: _Gold, box_format: str,
     by_name, boxes, kinds, only, exact = g.by_name, g.boxes, g.kinds, g.image_only, g.exact
     written = g.written_kinds
     malformed = image_only = hallucinated = null_predicted = null_right = absent_boxed = 0
-    iou_sum = 0.0
+    iou_sum = credit_sum = 0.0
     for item in items:
         k = None
         if type(item) is dict and "entity" in item:
@@ -262,14 +283,19 @@ def _count_unique(result: Entities, items: list, g: _Gold, box_format: str,
             if k not in named and gold_box is None:
                 absent_boxed += 1
         else:
-            w = min(box[2], gold_box[2]) - max(box[0], gold_box[0])
-            h = min(box[3], gold_box[3]) - max(box[1], gold_box[1])
-            inter = w * h if w > 0 and h > 0 else 0.0
-            overlap = inter / ((box[2] - box[0]) * (box[3] - box[1]) + (gold_box[2] - gold_box[0])
-                               * (gold_box[3] - gold_box[1]) - inter)
+            if type(box) is Boxes:
+                overlap = iou(box, gold_box)
+            else:
+                w = min(box[2], gold_box[2]) - max(box[0], gold_box[0])
+                h = min(box[3], gold_box[3]) - max(box[1], gold_box[1])
+                inter = w * h if w > 0 and h > 0 else 0.0
+                overlap = inter / ((box[2] - box[0]) * (box[3] - box[1])
+                                   + (gold_box[2] - gold_box[0]) * (gold_box[3] - gold_box[1])
+                                   - inter)
             region_ok = overlap >= IOU_THRESHOLD
             if k not in named:
-                iou_sum += min(1.0, overlap / IOU_THRESHOLD)
+                iou_sum += overlap
+                credit_sum += min(1.0, overlap / IOU_THRESHOLD)
         named.add(k)
         if kind_ok:
             typed.add(k)
@@ -282,13 +308,14 @@ def _count_unique(result: Entities, items: list, g: _Gold, box_format: str,
                                                                       hallucinated)
     result.null_predicted, result.null_right, result.absent_boxed = (null_predicted, null_right,
                                                                      absent_boxed)
-    result.iou_sum = iou_sum
+    result.iou_sum, result.credit_sum = iou_sum, credit_sum
     result.named, result.mner, result.eeg, result.gmner = (len(named), len(typed),
                                                            len(placed), len(both))
 
 
-def _count_matched(result: Entities, preds: list[tuple], g: _Gold) -> None:
-    """The counts through maximum one-to-one matchings (gold names that repeat)."""
+def _count_matched(result: Entities, preds: list[tuple], g: _Gold, rule: str = "ge") -> None:
+    """The counts through maximum one-to-one matchings (gold names that repeat, or an IoU
+    rule the one-pass count does not take)."""
     named, typed, placed, overlaps = [], [], [], []
     for name, kind, box in preds:
         result.malformed_boxes += box is MALFORMED
@@ -300,7 +327,7 @@ def _count_matched(result: Entities, preds: list[tuple], g: _Gold) -> None:
         overlaps.append(row)
         typed.append([k for k in candidates if kind == g.kinds[k]])
         placed.append([k for k, o in zip(candidates, row)
-                       if _region_right(box, g.boxes[k], o)])
+                       if _region_right(box, g.boxes[k], o, rule)])
     both = [[k for k in row if k in placed[p]] for p, row in enumerate(typed)]
     triples = max_matching(both, len(g.names))
     result.gmner = len(triples)

@@ -27,8 +27,10 @@ def format_table(report: "Report | EntityReport") -> str:
     ]
     if report.grounded:
         g = report.grounding()
-        lines += [f"boxes     Acc@0.5 {g['acc_at_0.5']:.1f}% and mean IoU {g['mean_iou']:.3f} "
-                  f"over {g['box_answers']} box answers; {g['malformed_boxes']} malformed",
+        rule = ">" if g["iou_rule"] == "gt" else ">="
+        lines += [f"boxes     Acc@0.5 (IoU {rule} 0.5) {g['acc_at_0.5']:.1f}% and mean IoU "
+                  f"{g['mean_iou']:.3f} over {g['box_answers']} box answers; "
+                  f"{g['malformed_boxes']} malformed",
                   f"textual bias {g['textual_bias']:.1f}% of absent objects answered; null "
                   f"decision P {g['null_precision']:.1f} R {g['null_recall']:.1f} F1 "
                   f"{g['null_f1']:.1f}"]

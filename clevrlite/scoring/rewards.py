@@ -5,13 +5,14 @@ judgement the scorer makes (clevrlite.scoring.judge), so a reward of exactly 1 h
 only when, ``clevrlite score`` counts the answer correct.
 
 - ``mate_reward``: ``format`` (an answer could be parsed) and ``answer`` (it is correct).
-- ``grounding_reward``: ``format``, ``answer``, and ``iou``: for a box answer with a gold
-  box, min(1, IoU / 0.5), continuous below the threshold; elsewhere the answer part.
+- ``grounding_reward``: ``format``, ``answer``, and ``iou_credit``: for a box answer with a
+  gold box, min(1, IoU / 0.5) (full credit from the threshold on, continuous below it; not
+  the IoU itself); elsewhere the answer part.
 - ``gmner_reward``, MCR's constraints: ``format`` (a list of entities), ``count`` (as many
   entities as the passage names), ``span`` (entity names, F1), ``type`` (entity and type,
   F1), ``entailment`` (box versus null decided right, per entity), ``grounding`` (the GMNER
-  triple, F1: thresholded at IoU 0.5) and ``grounding_iou`` (continuous: mean over the gold
-  boxes of min(1, IoU / 0.5)).
+  triple, F1: thresholded at IoU 0.5) and ``iou_credit`` (continuous: mean over the gold
+  boxes of min(1, IoU / 0.5); the scorer's ``mean_iou`` is the plain mean IoU).
 
 The decisive part (``answer``, or ``grounding`` for gmner) must keep a positive weight, or
 reward 1 would no longer mean correct. ``reward`` asks the instance's suite
@@ -39,9 +40,9 @@ class Parts:
 
 
 MATE = Parts("mate", {"format": 0.1, "answer": 0.9}, "answer")
-GROUNDING = Parts("grounding", {"format": 0.1, "answer": 0.7, "iou": 0.2}, "answer")
+GROUNDING = Parts("grounding", {"format": 0.1, "answer": 0.7, "iou_credit": 0.2}, "answer")
 GMNER = Parts("gmner", {"format": 0.1, "count": 0.1, "span": 0.15, "type": 0.1,
-                        "entailment": 0.15, "grounding": 0.3, "grounding_iou": 0.1}, "grounding")
+                        "entailment": 0.15, "grounding": 0.3, "iou_credit": 0.1}, "grounding")
 _BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
@@ -101,7 +102,7 @@ def grounding_reward(completion: str, instance: Mapping[str, Any], *,
                           box_format=box_format, size=size)
     answer = float(judged.correct)
     overlap = answer if judged.iou is None else min(1.0, judged.iou / IOU_THRESHOLD)
-    parts = {"format": float(judged.parsed), "answer": answer, "iou": overlap}
+    parts = {"format": float(judged.parsed), "answer": answer, "iou_credit": overlap}
     return _combine(parts, w, judged.correct)
 
 
@@ -123,7 +124,7 @@ def gmner_reward(completion: str, instance: Mapping[str, Any], *,
         "type": f1(j.mner, j.predicted, j.gold)[2] / 100.0,
         "entailment": decided / max(j.predicted, j.gold, 1),
         "grounding": f1(j.gmner, j.predicted, j.gold)[2] / 100.0,
-        "grounding_iou": j.iou_sum / grounded if grounded else 1.0,
+        "iou_credit": j.credit_sum / grounded if grounded else 1.0,
     }
     return _combine(parts, w, j.correct)
 

@@ -258,3 +258,50 @@ def test_a_missing_extra_names_the_pip_command(mate, tmp_path, monkeypatch):
     with pytest.raises(UsageError, match=r"pip install 'clevrlite\[coco\]'"):
         export(src, "coco", tmp_path / "c")
     assert os.environ.get("NOTHING", "") == ""
+
+
+def test_twitter_gmner_layout_reads_back_to_the_benchmark(gmner, tmp_path):
+    """CoNLL blocks (IMGID line, token<TAB>BIO tag, blank line, every line ending in a
+    newline) and one Pascal VOC file per image with a grounded entity, read back with an
+    independent parser into the benchmark's entities."""
+    import xml.etree.ElementTree as ET
+
+    src, stats, instances = gmner
+    counts = export(src, "twitter-gmner", tmp_path / "tw")
+    assert counts == {"gmner": len(instances)}
+    types = json.loads((tmp_path / "tw" / "types.json").read_text())
+    assert types == {"PER": "cube", "LOC": "sphere", "ORG": "cylinder"}
+    text = (tmp_path / "tw" / "txt" / "test.txt").read_text()
+    assert text.endswith("\n\n") and "\r" not in text
+    assert (tmp_path / "tw" / "txt" / "train.txt").read_text() == text
+    blocks = [b.splitlines() for b in text.strip("\n").split("\n\n")]
+    assert len(blocks) == len(instances)
+    for block, inst in zip(blocks, instances):
+        assert block[0] == f"IMGID:{inst['id']}"
+        rows = [line.split("\t") for line in block[1:]]
+        assert all(len(r) == 2 for r in rows)
+        assert " ".join(t for t, _ in rows).replace(" ,", ",").replace(" .", ".") == inst["text"]
+        spans = [(t, tag[2:]) for t, tag in rows if tag.startswith("B-")]
+        assert [(name, types[kind]) for name, kind in spans] == [
+            (e["entity"], e["type"]) for e in inst["entities"]]
+        xml = tmp_path / "tw" / "xml" / f"{inst['id']}.xml"
+        grounded = {e["entity"]: e["box"] for e in inst["entities"] if e["box"] is not None}
+        assert xml.is_file() == bool(grounded)
+        if grounded:
+            root = ET.parse(xml).getroot()
+            assert root.findtext("size/width") == "480" and root.findtext("size/height") == "320"
+            found = {o.findtext("name"): [int(o.findtext(f"bndbox/{k}")) for k in
+                                          ("xmin", "ymin", "xmax", "ymax")]
+                     for o in root.findall("object")}
+            assert found == grounded
+        assert (tmp_path / "tw" / "images" / f"{inst['id']}.jpg").is_file()
+
+
+def test_twitter_gmner_needs_a_gmner_benchmark_of_at_most_four_shapes(mate, tmp_path):
+    src, _, _ = mate
+    with pytest.raises(UsageError, match="needs a gmner benchmark"):
+        export(src, "twitter-gmner", tmp_path / "tw")
+    from clevrlite.export.twitter_gmner import type_names
+
+    with pytest.raises(UsageError, match="knows 4 entity types"):
+        type_names(["cube", "sphere", "cylinder", "cone", "torus"])

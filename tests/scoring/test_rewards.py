@@ -14,9 +14,9 @@ from clevrlite.scoring.baselines import baseline_predictions
 from clevrlite.scoring.evaluate import score
 from clevrlite.scoring.judge import Entities, _count_matched, _count_unique, _gold, _prediction
 
-PARTS = {"mate": {"format", "answer"}, "grounding": {"format", "answer", "iou"},
+PARTS = {"mate": {"format", "answer"}, "grounding": {"format", "answer", "iou_credit"},
          "gmner": {"format", "count", "span", "type", "entailment", "grounding",
-                   "grounding_iou"}}
+                   "iou_credit"}}
 
 
 def spoiled(raw: str, rng: random.Random) -> str:
@@ -82,9 +82,9 @@ def test_a_continuous_iou_part_below_the_threshold(grounding):
     x1, y1, x2, y2 = inst["answer"]
     slid = [x1 + (x2 - x1) * 3 // 4, y1, x2 + (x2 - x1) * 3 // 4, y2]  # IoU about 1/7
     r = rewards.grounding_reward(json.dumps({"answer": slid}), inst)
-    assert 0.0 < r.parts["iou"] < 1.0 and r.parts["answer"] == 0.0 and not r.correct
+    assert 0.0 < r.parts["iou_credit"] < 1.0 and r.parts["answer"] == 0.0 and not r.correct
     exact = rewards.grounding_reward(json.dumps({"answer": inst["answer"]}), inst)
-    assert exact.value == 1.0 and exact.parts["iou"] == 1.0
+    assert exact.value == 1.0 and exact.parts["iou_credit"] == 1.0
 
 
 fragments = st.sampled_from([
@@ -131,3 +131,4 @@ def test_the_one_pass_count_equals_the_maximum_matchings(items):
             "absent_boxed", "null_predicted", "null_right")
     assert {k: getattr(fast, k) for k in keys} == {k: getattr(slow, k) for k in keys}
     assert fast.iou_sum == pytest.approx(slow.iou_sum) and fast.by_condition == slow.by_condition
+    assert fast.credit_sum == pytest.approx(slow.credit_sum)
