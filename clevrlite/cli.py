@@ -337,7 +337,8 @@ def score(benchmark_dir, predictions, mode, split, as_json, box_format, iou_rule
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", default="all", help=SPLIT_HELP.format("all"))
 def baseline(kind, benchmark_dir, out, seed, split) -> None:
-    """Write baseline predictions (random, oracle, text-only, text-only-shots, lookalike)."""
+    """Write baseline predictions (random, oracle, text-only, text-only-shots, lookalike,
+    blind, first-hop, no-conjunction: which apply depends on the suite)."""
     from clevrlite.scoring.baselines import write_baseline
 
     count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)

@@ -30,6 +30,8 @@ RUNS: dict[str, list[str]] = {
     "grounding-xml": ["benchmark", "--suite", "grounding", "--size", "256", "--seed", "6",
                       "--format", "xml"],
     "gmner": ["benchmark", "--suite", "gmner", "--size", "256", "--seed", "7", "--cot"],
+    "chain-yaml-cot": ["benchmark", "--suite", "chain", "--size", "256", "--seed", "10",
+                       "--format", "yaml", "--cot"],
     "render": ["render", "--count", "50", "--seed", "9"],
 }
 FOLDERS = ("images", "masks", "scenes", "text", "mate")

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from clevrlite import __version__, serialize
 from clevrlite.bench.mate_files import write_mate_files
 from clevrlite.bench.options import BenchmarkOptions
-from clevrlite.bench.plan import InstanceSpec, make_plan
+from clevrlite.bench.plan import InstanceSpec
 from clevrlite.bench.presets import get_preset
 from clevrlite.bench.roles import COORDS, Roles
 from clevrlite.bench.shots import ExampleScene
@@ -109,13 +109,8 @@ def _vocabulary(options: BenchmarkOptions) -> Vocabulary:
 
 
 def plan_of(options: BenchmarkOptions, roles: Roles) -> list[InstanceSpec]:
-    """The instances of a build: its suite's splits, balanced (clevrlite.bench.plan)."""
-    suite = get_suite(options.suite)
-    unimodal = options.size if options.unimodal_size is None else options.unimodal_size
-    splits = [(s.name, s.prefix, s.tasks, suite.split_size(s, options)) for s in suite.splits]
-    return make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
-                     options.balance_linking, options.examples_needed, splits=splits,
-                     conditions=suite.conditions, balanced=suite.balances_linking)
+    """The instances of a build: its suite's splits, balanced (Suite.plan)."""
+    return get_suite(options.suite).plan(options, roles)
 
 
 def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[ExampleSpec]:

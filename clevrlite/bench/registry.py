@@ -22,6 +22,7 @@ SUITES = {
     "mate": "clevrlite.bench.mate:MateSuite",
     "grounding": "clevrlite.bench.grounding:GroundingSuite",
     "gmner": "clevrlite.bench.gmner:GmnerSuite",
+    "chain": "clevrlite.bench.chain:ChainSuite",
 }
 DEFAULT = "mate"
 ENTRY_POINTS = "clevrlite.suites"

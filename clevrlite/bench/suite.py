@@ -95,6 +95,17 @@ class Suite:
         """Which attributes are image-side and which text-side, for ``vocab``."""
         return Roles.for_vocab(vocab)
 
+    def plan(self, options: "BenchmarkOptions", roles: Roles) -> list[InstanceSpec]:
+        """The instances of a build: the suite's splits, balanced level by level
+        (clevrlite.bench.plan)."""
+        from clevrlite.bench.plan import make_plan
+
+        unimodal = options.size if options.unimodal_size is None else options.unimodal_size
+        splits = [(s.name, s.prefix, s.tasks, self.split_size(s, options)) for s in self.splits]
+        return make_plan(roles, options.n_objects, options.size, unimodal, options.seed,
+                         options.balance_linking, options.examples_needed, splits=splits,
+                         conditions=self.conditions, balanced=self.balances_linking)
+
     def conditions(self, task: str) -> list[str] | None:
         """Conditions that a task's cells take turns with (None: the suite has none)."""
         return None

@@ -191,3 +191,57 @@ def require(problems: list[str], suite: str) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ValidityError(f"{suite} benchmark failed its validity check: {problems[0]}{more}; "
                             f"this is a clevrlite bug, please report it")
+
+
+def check_chain(out: Path, records: Iterable[dict[str, Any]],
+                coords: str = "contact") -> list[str]:
+    """Every broken guarantee of chain instances (empty when none), resolved again from the
+    scene files: the pointer names one object (a conjunctive one: neither value alone), each
+    relation leads to exactly one new object in the modality the pattern says, the answer is
+    the last object's, and the text leaves out every image attribute the question reads."""
+    from clevrlite import serialize
+    from clevrlite.bench.chain import (IMAGE_ATTRS, IMAGE_RELATIONS, hops, pointed, quarter,
+                                       walk)
+
+    problems: list[str] = []
+    for inst, data, _, box_problems in _with_scenes(out, records):
+        where = inst["id"]
+        problems += box_problems
+        precision = Precision.parse(inst.get("precision", 2))
+        views = [{**o, "size": o["scale"], "3d_coords": shown_coords(o["3d_coords"], coords)}
+                 for o in data["objects"]]
+        names = [v["name"] for v in views]
+        pointer, value = inst["pointer_attribute"], inst["pointer_value"]
+        start = pointed(views, pointer, value, precision)
+        if start != [names.index(inst["chain"][0])]:
+            problems.append(f"{where}: pointer {pointer}={value} names {start}")
+            continue
+        if "&" in pointer:
+            attr = pointer.split("&")[0]
+            alone = (sum(v[attr] == value[attr] for v in views),
+                     sum(quarter(serialize.rounded(v["rotation"], precision)) ==
+                         value["quarter"] for v in views))
+            if min(alone) < 2:
+                problems.append(f"{where}: one value of the conjunctive pointer names one "
+                                f"object alone")
+        chain = walk(views, start[0], inst["relations"], precision)
+        if chain is None or [names[j] for j in chain] != inst["chain"]:
+            problems.append(f"{where}: the relations lead to {chain}, not {inst['chain']}")
+            continue
+        steps = inst["task"].split(">")[1:-1]
+        kinds = ["I" if r in IMAGE_RELATIONS else "T" for r in inst["relations"]]
+        if kinds != steps or inst["hops"] != hops(inst["task"]):
+            problems.append(f"{where}: relations {inst['relations']} do not fit {inst['task']}")
+        last = views[chain[-1]]
+        targets = inst["target_attribute"].split("+")
+        want = {t: serialize.rounded(last[t], precision) for t in targets}
+        if inst["answer"] != (want if len(targets) > 1 else want[targets[0]]):
+            problems.append(f"{where}: the answer is not {inst['chain'][-1]}'s")
+        shown = serialize.loads(inst["scene_text"], inst["scene_format"])["objects"][0]
+        read_in_image = [pointer.split("&")[0], *targets] + [
+            IMAGE_RELATIONS[r] for r in inst["relations"] if r in IMAGE_RELATIONS]
+        leaked = [a for a in IMAGE_ATTRS if a in read_in_image and a in shown]
+        if leaked:
+            problems.append(f"{where}: the text shows {leaked}, which the question reads in "
+                            f"the image")
+    return problems

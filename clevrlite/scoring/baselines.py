@@ -83,18 +83,22 @@ class _Vocabulary:
         spec = self.data.get("attributes", {}).get(attribute)
         return isinstance(spec, dict) and spec.get("side") == "image"
 
+    def values(self, attribute: str) -> list[Any]:
+        """The vocabulary's values of a categorical attribute (sizes as their scales)."""
+        spec = self.data.get("attributes", {}).get(attribute)
+        if attribute in _VOCAB_SECTIONS:
+            return list(self.data.get(_VOCAB_SECTIONS[attribute], {}))
+        if attribute == "size":
+            return list(self.data.get("sizes", {}).values())
+        return list(spec.get("values") or []) if isinstance(spec, dict) else []
+
     def draw(self, attribute: str, rng: random.Random) -> Any:
         """A value of ``attribute`` drawn uniformly from the vocabulary."""
         spec = self.data.get("attributes", {}).get(attribute)
-        if attribute in _VOCAB_SECTIONS:
-            values = list(self.data.get(_VOCAB_SECTIONS[attribute], {}))
-        elif attribute == "size":
-            values = list(self.data.get("sizes", {}).values())
-        elif isinstance(spec, dict) and spec.get("range"):
+        if isinstance(spec, dict) and spec.get("range"):
             low, high = spec["range"]
             return round(rng.uniform(low, high), int(spec.get("decimals", 2)))
-        else:
-            values = list(spec.get("values") or []) if isinstance(spec, dict) else []
+        values = self.values(attribute)
         if not values:
             raise ClevrliteError(f"{self.path}: the vocabulary has no values for attribute "
                                  f"{attribute!r}, so a baseline cannot guess it")

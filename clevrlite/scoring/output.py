@@ -7,6 +7,7 @@ from pathlib import Path
 
 from clevrlite.errors import UsageError
 from clevrlite.fsutil import write_bytes
+from clevrlite.scoring.chain import ChainReport, format_chain_table
 from clevrlite.scoring.entities import EntityReport, format_entity_table
 from clevrlite.scoring.evaluate import Report
 
@@ -17,6 +18,8 @@ def format_table(report: "Report | EntityReport") -> str:
     """A plain-text summary for terminals: overall, OSE, breakdowns, and the missing ids."""
     if isinstance(report, EntityReport):
         return format_entity_table(report)
+    if isinstance(report, ChainReport):
+        return format_chain_table(report)
     lines = [
         f"split {report.split}, mode {report.mode}, precision {report.precision}",
         f"overall   {report.overall:6.1f}%  ({report.overall_cell.correct}/{report.n})",

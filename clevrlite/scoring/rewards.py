@@ -41,6 +41,7 @@ class Parts:
 
 MATE = Parts("mate", {"format": 0.1, "answer": 0.9}, "answer")
 GROUNDING = Parts("grounding", {"format": 0.1, "answer": 0.7, "iou_credit": 0.2}, "answer")
+CHAIN = Parts("chain", {"format": 0.1, "answer": 0.7, "attributes": 0.2}, "answer")
 GMNER = Parts("gmner", {"format": 0.1, "count": 0.1, "span": 0.15, "type": 0.1,
                         "entailment": 0.15, "grounding": 0.3, "iou_credit": 0.1}, "grounding")
 _BELOW_ONE = math.nextafter(1.0, 0.0)
@@ -129,6 +130,21 @@ def gmner_reward(completion: str, instance: Mapping[str, Any], *,
     return _combine(parts, w, j.correct)
 
 
+def chain_reward(completion: str, instance: Mapping[str, Any], *,
+                 weights: Mapping[str, float] | None = None, mode: str = "lenient",
+                 precision: Precision | int | str = DEFAULT) -> Reward:
+    """The reward of a chain-suite completion: ``format``, ``answer`` and, for two targets,
+    ``attributes`` (the share of them right)."""
+    from clevrlite.scoring.chain import judge_chain
+
+    w = check_weights(CHAIN, weights)
+    judged = judge_chain(dict(instance), completion, mode=mode, precision=precision)
+    right = judged.attributes
+    parts = {"format": float(judged.parsed), "answer": float(judged.correct),
+             "attributes": sum(right.values()) / len(right) if right else 0.0}
+    return _combine(parts, w, judged.correct)
+
+
 def reward(completion: str, instance: Mapping[str, Any], **options: Any) -> Reward:
     """The reward of a completion on any clevrlite instance (or exported ground truth), by
     its suite. An exported ground truth brings its image size, which box formats need."""
@@ -163,5 +179,6 @@ def trl_reward(prompts: list[Any], completions: list[Any], ground_truth: list[An
     return out
 
 
-__all__ = ["GMNER", "GROUNDING", "MATE", "Parts", "Reward", "check_weights", "gmner_reward", "grounding_reward",
+__all__ = ["CHAIN", "GMNER", "GROUNDING", "MATE", "Parts", "Reward", "chain_reward",
+           "check_weights", "gmner_reward", "grounding_reward",
            "mate_reward", "reward", "trl_reward", "verl_compute_score"]

@@ -1,0 +1,154 @@
+"""The chain suite: every hop re-derived from the scene files by an independent brute force,
+balance, the text's withholding, scoring per attribute and per hop, baselines and rewards."""
+
+import json
+from collections import Counter
+
+import pytest
+from helpers import read_jsonl
+
+from clevrlite import serialize
+from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+from clevrlite.bench.validity import check_chain
+from clevrlite.scoring.baselines import write_baseline
+from clevrlite.scoring.evaluate import score
+from clevrlite.scoring.rewards import reward
+
+IMAGE = ("color", "shape")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    out = tmp_path_factory.mktemp("chain") / "bench"
+    stats = build_benchmark(BenchmarkOptions(out=out, suite="chain", size=160,
+                                             n_objects=(4, 6), cot=True, workers=2))
+    return out, stats, read_jsonl(out / "chain.jsonl")
+
+
+def objects_of(out, inst):
+    scene = json.loads((out / "scenes" / f"{inst['scene_id']}.json").read_text())
+    return [{**o, "size": o["scale"], "rotation": round(o["rotation"], 2)}
+            for o in scene["objects"]]
+
+
+def step(objects, here, relation):
+    """Where a relation leads, by brute force; None unless exactly one object."""
+    if relation in ("after", "before"):
+        there = here + (1 if relation == "after" else -1)
+        return there if 0 <= there < len(objects) else None
+    if relation == "quarter":
+        same = [j for j, o in enumerate(objects)
+                if j != here and int(o["rotation"] // 90) == int(objects[here]["rotation"] // 90)]
+    else:
+        attr = relation.split("_")[1]
+        same = [j for j, o in enumerate(objects)
+                if j != here and o[attr] == objects[here][attr]]
+    return same[0] if len(same) == 1 else None
+
+
+def test_every_chain_rederived_from_its_scene(chain):
+    out, stats, instances = chain
+    for inst in instances:
+        objects = objects_of(out, inst)
+        pointer, value = inst["pointer_attribute"], inst["pointer_value"]
+        if "&" in pointer:
+            attr = pointer.split("&")[0]
+            by_value = [j for j, o in enumerate(objects) if o[attr] == value[attr]]
+            by_quarter = [j for j, o in enumerate(objects)
+                          if int(o["rotation"] // 90) == value["quarter"]]
+            assert len(by_value) >= 2 and len(by_quarter) >= 2, inst["id"]
+            named = sorted(set(by_value) & set(by_quarter))
+        else:
+            named = [j for j, o in enumerate(objects) if o[pointer] == value]
+        assert len(named) == 1, inst["id"]
+        path = named
+        for relation in inst["relations"]:
+            path.append(step(objects, path[-1], relation))
+            assert path[-1] is not None and path[-1] not in path[:-1], inst["id"]
+        assert [objects[j]["name"] for j in path] == inst["chain"]
+        modalities = ["I" if r.startswith("same") else "T" for r in inst["relations"]]
+        assert modalities == inst["task"].split(">")[1:-1]
+        targets = inst["target_attribute"].split("+")
+        last = objects[path[-1]]
+        want = {t: last[t] for t in targets}
+        assert inst["answer"] == (want if len(targets) > 1 else want[targets[0]])
+        shown = serialize.loads(inst["scene_text"], inst["scene_format"])["objects"]
+        read_in_image = [pointer.split("&")[0], *targets, *(r.split("_")[1] for r in
+                                                             inst["relations"] if "_" in r)]
+        for attr in IMAGE:
+            assert (attr in shown[0]) == (attr not in read_in_image), (inst["id"], attr)
+        assert inst["hops"] == (len(inst["relations"]) + 1)
+        assert f"\"objects\": [the names of the objects" in inst["prompt"]
+        assert inst["rationale"].count(" is Object_") == len(inst["chain"])
+    assert check_chain(out, instances) == []
+    broken = dict(instances[0], chain=list(reversed(instances[0]["chain"])) + ["Object_9"])
+    assert check_chain(out, [broken])
+
+
+def test_hop_counts_patterns_and_cells_are_balanced(chain):
+    _, stats, instances = chain
+    hops = Counter(i["hops"] for i in instances)
+    assert max(hops.values()) - min(hops.values()) <= 3  # a third each, per object count
+    patterns = Counter(i["task"] for i in instances if i["hops"] == 1)
+    assert max(patterns.values()) - min(patterns.values()) <= 3
+    assert sum(stats["by_cell"]["chain"].values()) == len(instances) == 160
+    assert {"I&T>I", "I&T>T", "I>I+T", "T>I+T", "I>T>I>T", "T>I>T>I"} <= set(
+        i["task"] for i in instances)
+
+
+def test_scores_per_attribute_per_hop_and_where_a_chain_went_wrong(chain, tmp_path):
+    out, _, instances = chain
+    rows = []
+    for inst in instances:
+        answer = inst["answer"]
+        objects = list(inst["chain"])
+        if isinstance(answer, dict):
+            first = next(iter(answer))
+            answer = {**answer, first: "wrong"}  # one of two attributes wrong
+        elif inst["hops"] >= 2:
+            objects[1] = "Object_99"  # left the chain at the second object
+            answer = "wrong"
+        rows.append({"id": inst["id"], "prediction": json.dumps(
+            {"answer": answer, "objects": objects})})
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = score(out, path).to_dict()
+    assert report["by_hops"]["1"] > 0 and report["by_hops"]["2"] == report["by_hops"][
+        "3"] == 0.0
+    two = [i for i in instances if "+" in i["target_attribute"]]
+    assert report["by_pattern"]["I>I+T"] == report["by_pattern"]["T>I+T"] == 0.0
+    assert sum(report["by_attribute"].values()) / len(report["by_attribute"]) == \
+        pytest.approx(50.0, abs=15)
+    longer = sum(i["hops"] >= 2 for i in instances)
+    assert report["first_wrong_hop"]["2"] == longer
+    assert report["first_wrong_hop"]["answer"] == len(two)
+
+
+def test_baselines_where_they_belong(chain, tmp_path):
+    out, _, instances = chain
+    found = {}
+    for kind in ("oracle", "random", "text-only", "blind", "first-hop", "no-conjunction"):
+        path = tmp_path / f"{kind}.jsonl"
+        write_baseline(kind, out, path)
+        found[kind] = score(out, path).to_dict()
+    assert found["oracle"]["overall"] == 100.0
+    assert found["first-hop"]["by_hops"]["1"] == 100.0  # one hop: the pointer's object
+    assert found["first-hop"]["by_hops"]["2"] < 30 and found["first-hop"]["by_hops"]["3"] < 30
+    conjunctive = [found["no-conjunction"]["by_pattern"][p] for p in ("I&T>I", "I&T>T")]
+    assert max(conjunctive) < 90  # one value alone leaves two objects or more
+    for kind in ("random", "text-only", "blind"):
+        assert found[kind]["overall"] < 45, (kind, found[kind]["overall"])
+
+
+def test_rewards_are_one_exactly_when_scored_correct(chain):
+    _, _, instances = chain
+    for inst in instances[:40]:
+        right = json.dumps({"answer": inst["answer"]})
+        assert reward(right, inst).value == 1.0 and reward(right, inst).correct
+        wrong = json.dumps({"answer": "nothing"})
+        assert reward(wrong, inst).value < 1.0 and not reward(wrong, inst).correct
+
+
+def test_the_audit_finds_no_text_shortcut(chain):
+    _, stats, _ = chain
+    assert stats["audit"]["passed"], stats["audit"]["by_task"]
