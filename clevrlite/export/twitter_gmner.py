@@ -14,12 +14,15 @@ The field's GMNER code (the H-Index release of Twitter-GMNER, E2E-GMNER, RiVEG) 
 Their code knows Twitter's four entity types, so the shapes are written as those:
 ``types.json`` gives the mapping (the vocabulary's first four shapes, in order, as PER, LOC,
 ORG and OTHER); a vocabulary with more than four shapes cannot be exported. A clevrlite
-benchmark has one evaluation split: it becomes ``test.txt``, and ``train.txt`` and
-``dev.txt`` hold the same instances so that loaders that read all three run.
+benchmark has one split: its instances are dealt into ``train.txt``, ``dev.txt`` and
+``test.txt`` (80/10/10 by a hash of the instance id, the same in every export), since the
+field's loaders read all three and must not train on what they test on; ``all.txt`` holds
+every instance, to evaluate on the whole benchmark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -34,7 +37,7 @@ from clevrlite.export.source import instances, open_benchmark, split_files
 
 TWITTER_TYPES = ("PER", "LOC", "ORG", "OTHER")
 TOKEN = re.compile(r"\w+|[^\w\s]")
-FILES = ("train", "dev", "test")
+SHARES = (("train", 80), ("dev", 10), ("test", 10))  # percent of the instances
 
 
 def type_names(shapes: list[str]) -> dict[str, str]:
@@ -99,24 +102,34 @@ def export_twitter_gmner(src: Path, dest: Path, split: str = "all") -> dict[str,
     types = type_names(list(stats["vocabulary"]["shapes"]))
     for folder in ("txt", "xml", "images"):
         (dest / folder).mkdir(parents=True, exist_ok=True)
-    count = 0
+    parts: dict[str, list[str]] = {name: [] for name, _ in SHARES}
 
     def blocks() -> Iterator[str]:
-        nonlocal count
         for inst in instances(files["gmner"]):
-            count += 1
             xml = voc_xml(inst, info.width, info.height)
             if xml is not None:
                 fsutil.write_text(dest / "xml" / f"{inst['id']}.xml", xml)
             _images(src / inst["image"], dest / "images", inst["id"])
-            yield conll_block(inst, types)
+            block = conll_block(inst, types)
+            parts[part_of(inst["id"])].append(block)
+            yield block
 
-    fsutil.write_lines(dest / "txt" / "test.txt", blocks())
-    for name in FILES[:2]:
-        shutil.copyfile(dest / "txt" / "test.txt", dest / "txt" / f"{name}.txt")
+    fsutil.write_lines(dest / "txt" / "all.txt", blocks())
+    for name, blocks_of_part in parts.items():
+        fsutil.write_lines(dest / "txt" / f"{name}.txt", blocks_of_part)
     fsutil.write_json(dest / "types.json", {kind: shape for shape, kind in types.items()},
                       indent=2)
-    return {"gmner": count}
+    return {name: len(blocks_of_part) for name, blocks_of_part in parts.items()}
+
+
+def part_of(instance_id: str) -> str:
+    """Which of train, dev and test an instance goes to: a hash of its id, 80/10/10."""
+    bucket = int(hashlib.sha256(instance_id.encode()).hexdigest(), 16) % 100
+    for name, percent in SHARES:
+        if bucket < percent:
+            return name
+        bucket -= percent
+    return SHARES[-1][0]
 
 
 def _images(png: Path, folder: Path, name: str) -> None:

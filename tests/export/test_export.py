@@ -268,12 +268,18 @@ def test_twitter_gmner_layout_reads_back_to_the_benchmark(gmner, tmp_path):
 
     src, stats, instances = gmner
     counts = export(src, "twitter-gmner", tmp_path / "tw")
-    assert counts == {"gmner": len(instances)}
+    assert set(counts) == {"train", "dev", "test"} and sum(counts.values()) == len(instances)
     types = json.loads((tmp_path / "tw" / "types.json").read_text())
     assert types == {"PER": "cube", "LOC": "sphere", "ORG": "cylinder"}
-    text = (tmp_path / "tw" / "txt" / "test.txt").read_text()
+    text = (tmp_path / "tw" / "txt" / "all.txt").read_text()
     assert text.endswith("\n\n") and "\r" not in text
-    assert (tmp_path / "tw" / "txt" / "train.txt").read_text() == text
+    ids = {}
+    for name in ("train", "dev", "test"):  # disjoint, and together every instance
+        part = (tmp_path / "tw" / "txt" / f"{name}.txt").read_text()
+        ids[name] = [line[6:] for line in part.splitlines() if line.startswith("IMGID:")]
+        assert len(ids[name]) == counts[name] and (not part or part.endswith("\n\n"))
+    assert sorted(sum(ids.values(), [])) == sorted(i["id"] for i in instances)
+    assert counts["train"] > counts["dev"] and counts["train"] > counts["test"]
     blocks = [b.splitlines() for b in text.strip("\n").split("\n\n")]
     assert len(blocks) == len(instances)
     for block, inst in zip(blocks, instances):
