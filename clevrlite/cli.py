@@ -154,7 +154,8 @@ def render(n_objects, count, out, seed, width, height, formats, workers, backend
         min_pixels=min_pixels, overwrite=overwrite,
         executor=_executor(executor, ray_address, gpus_per_worker, gpus))
     start = time.perf_counter()
-    summary = render_dataset(options, progress=not quiet and sys.stderr.isatty())
+    summary = render_dataset(options, progress=not quiet and sys.stderr.isatty(),
+                             log=lambda line: click.echo(line, err=True))
     if not quiet:
         secs = time.perf_counter() - start
         kept = f" ({summary.skipped} kept from before)" if summary.skipped else ""
@@ -234,7 +235,8 @@ def benchmark(ctx, out, workers, properties, preset, quiet, overwrite, executor,
         properties=str(properties) if properties else None, overwrite=overwrite,
         executor=_executor(executor, ray_address, gpus_per_worker, gpus), **given)
     start = time.perf_counter()
-    stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty())
+    stats = build_benchmark(options, progress=not quiet and sys.stderr.isatty(),
+                            log=lambda line: click.echo(line, err=True))
     if not quiet:
         counts = stats["counts"]
         written = ", ".join(f"{n} {split.replace('_', '-')}" for split, n in counts.items())
@@ -336,12 +338,14 @@ def score(benchmark_dir, predictions, mode, split, as_json, box_format, iou_rule
               help="Predictions file to write (JSON lines).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", default="all", help=SPLIT_HELP.format("all"))
-def baseline(kind, benchmark_dir, out, seed, split) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def baseline(kind, benchmark_dir, out, seed, split, overwrite) -> None:
     """Write baseline predictions (random, oracle, text-only, text-only-shots, lookalike,
     blind, first-hop, no-conjunction: which apply depends on the suite)."""
     from clevrlite.scoring.baselines import write_baseline
 
-    count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split)
+    count = write_baseline(kind, benchmark_dir, out, seed=seed, split=split,
+                           overwrite=overwrite)
     click.echo(f"wrote {count} {kind} predictions to {out}")
 
 

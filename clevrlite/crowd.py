@@ -179,6 +179,16 @@ def largest_pixels(camera: Camera, axes: np.ndarray, radius: float) -> float:
     return math.pi * (view.focal * radius / max(distance - radius, 1e-6)) ** 2
 
 
+def box_pixels(camera: Camera, axes: np.ndarray, uv: tuple[float, float],
+               radius: float) -> float:
+    """The pixels an object of bounding-sphere ``radius`` at floor point ``uv`` (left, front)
+    shows with nothing in front of it, as the layout estimates: BOX_FILL of its screen box."""
+    view = _View(camera, axes)
+    centre = np.append(np.asarray(uv, float) @ axes, radius)
+    distance = float(np.linalg.norm(centre - view.eye))
+    return BOX_FILL * (2.0 * view.focal * radius / max(distance - radius, 1e-6)) ** 2
+
+
 def square_around(ranges: Ranges, axes: np.ndarray) -> float:
     """Half-size of the smallest floor square around the origin that holds the ranges' box."""
     corners = np.array([(u, v) for u in ranges[0] for v in ranges[1]]) @ axes

@@ -19,3 +19,9 @@ class PlacementError(ClevrliteError):
 
 class GLUnavailableError(ClevrliteError):
     """No OpenGL context could be made; the message names the packages to install."""
+
+
+def needs_extra(what: str, extra: str) -> str:
+    """The message for a missing optional library: clevrlite is installed from its clone (it
+    is on no package index), so the fix is the extra installed there."""
+    return f"{what}: run pip install -e '.[{extra}]' in the clevrlite clone"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -120,6 +121,18 @@ def remove_empty_dirs(paths: Iterable[Path]) -> None:
             path.rmdir()
         except OSError:
             pass
+
+
+def check_space(out: Path, needed: int, what: str) -> None:
+    """A usage error, before any work, when the file system of ``out`` has less free space
+    than ``needed`` bytes (``what`` says what they are for)."""
+    probe = Path(out).resolve()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if needed > free:
+        raise UsageError(f"{what} need about {needed / 1e9:.3g} GB and {str(probe)!r} has "
+                         f"{free / 1e9:.3g} GB free; make fewer, or free some space")
 
 
 def check_writable(out: Path, flag: str = "--out") -> None:

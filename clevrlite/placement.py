@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from clevrlite.errors import PlacementError
-from clevrlite.crowd import (Bodies, Ranges, largest_pixels, place_crowd, spread_ranges,
-                             square_around)
+from clevrlite.errors import PlacementError, UsageError
+from clevrlite.crowd import (Bodies, Ranges, box_pixels, largest_pixels, place_crowd,
+                             spread_ranges, square_around)
 from clevrlite.meshes import rest_height, unit_mesh
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.vocab import Vocabulary
@@ -104,6 +104,53 @@ def zoom_for(n_objects: int, spread: float) -> float:
     if crowded(n_objects):
         return 1.0 + ZOOM_GROWTH * (n_objects - CROWD_FROM + 1)
     return spread / BASE_FLOOR_EXTENT
+
+
+# A crowd is refused at once when the smallest object, at the middle depth the crowd spreads
+# over, would show (unoccluded, as crowd's estimate counts it) less than this share of
+# min_pixels. At 480x320 that is from 40 objects on (a small one would show 171 pixels of 200):
+# 45 and 60 used to take 31-61 s to fail. Renders of 39 place in about a second; a benchmark
+# whose constructions leave most objects large fails from about 33, after its time budget.
+CAPACITY_SHARE = 0.88
+
+
+def crowd_pixels(n_objects: int, options: PlacementOptions, vocab: Vocabulary) -> float:
+    """The pixels the vocabulary's smallest object shows, unoccluded, at the middle depth over
+    which a crowd of ``n_objects`` spreads, from CLEVR's camera backed off for the count."""
+    spread = spread_for(n_objects, options)
+    zoom = zoom_for(n_objects, spread)
+    camera = Camera(tuple(float(c) * zoom for c in CAMERA_LOCATION), (0.0, 0.0, 0.0),
+                    CAMERA_HFOV_DEG, options.width, options.height)
+    axes = _floor_axes(camera)
+    front = sum(_crowd_ranges(camera, n_objects, options)[1]) / 2.0
+    left = sum(_crowd_ranges(camera, n_objects, options)[0]) / 2.0
+    radius = min(unit_mesh(s).radius for s in vocab.shapes.values()) * min(vocab.sizes.values())
+    return box_pixels(camera, axes, (left, front), radius)
+
+
+def check_capacity(n_objects: int, options: PlacementOptions, vocab: Vocabulary,
+                   min_pixels: int, extra: int = 0) -> None:
+    """A usage error, before any work, when ``n_objects`` (``extra`` of them listed in a text
+    but not drawn) cannot all show ``min_pixels`` in the image: it names the pixels a small
+    object would get, the most objects that fit, and the image size or --min-pixels that
+    would fit these."""
+    if not crowded(n_objects) or min_pixels <= 0:
+        return
+    shown = crowd_pixels(n_objects, options, vocab)
+    if shown >= CAPACITY_SHARE * min_pixels:
+        return
+    most = next((n for n in range(n_objects - 1, CROWD_FROM - 1, -1)
+                 if crowd_pixels(n, options, vocab) >= CAPACITY_SHARE * min_pixels),
+                CROWD_FROM - 1)
+    grow = math.sqrt(CAPACITY_SHARE * min_pixels / max(shown, 1e-6))
+    width, height = (math.ceil(options.width * grow), math.ceil(options.height * grow))
+    absent = f" (and {extra} more that texts list)" if extra else ""
+    raise UsageError(
+        f"--n-objects {n_objects - extra}{absent} cannot all show {min_pixels} pixels at "
+        f"{options.width}x{options.height}: the camera backs off so far that a small object "
+        f"in the middle of the crowd shows about {shown:.0f}; use --n-objects at most "
+        f"{most - extra}, an image of about {width}x{height}, or --min-pixels "
+        f"{int(shown / CAPACITY_SHARE)}")
 
 
 def sample_scene(vocab: Vocabulary, index: int, seed: int, options: PlacementOptions,
@@ -274,8 +321,8 @@ def _crowd_spots(scene: Scene, vocab: Vocabulary, options: PlacementOptions, axe
             # A hard stop, never a next try: what a scene looks like must not depend on
             # how fast the machine is.
             raise PlacementError(
-                f"could not place {len(scene.objects)} objects at {cam.width}x{cam.height} "
-                f"within {options.time_budget:g} s ({attempt + 1} layouts tried); use fewer "
+                f"could not place {len(scene.objects)} objects at {cam.width}x{cam.height}: "
+                f"{attempt + 1} layouts tried before the scene's time ran out; use fewer "
                 f"objects, a larger image, or a lower --min-pixels")
         if uv is not None:
             return uv @ axes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -62,3 +63,32 @@ def encode(array: np.ndarray) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     return (_SIGNATURE + _chunk(b"IHDR", header)
             + _chunk(b"IDAT", packer.compress(data) + packer.flush()) + _chunk(b"IEND", b""))
+
+
+def intact(path: Path) -> bool:
+    """Whether ``path`` is a whole PNG: the signature, then chunks whose lengths fit and whose
+    CRCs match, IHDR first and IEND last with nothing after it (a truncated or damaged file
+    fails; nothing is decompressed)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if not data.startswith(_SIGNATURE):
+        return False
+    at, first = len(_SIGNATURE), True
+    while at + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        end = at + 12 + length
+        if end > len(data):
+            return False
+        kind = data[at + 4:at + 8]
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if zlib.crc32(data[at + 4:end - 4]) & 0xFFFFFFFF != crc:
+            return False
+        if first and kind != b"IHDR":
+            return False
+        first = False
+        if kind == b"IEND":
+            return end == len(data)
+        at = end
+    return False

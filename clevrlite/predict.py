@@ -9,8 +9,11 @@ killed run leaves no half line and ``--resume`` finishes the job.
 Requests run ``concurrency`` at a time; 429, 5xx, timeouts and broken bodies are retried with
 exponential backoff (honouring Retry-After), up to ``retries`` times, after which the instance
 counts as failed and is left for a later ``--resume``. An endpoint that cannot be reached at
-all stops the run with one line naming the URL. The API key comes from the environment
-(OPENAI_API_KEY, or the variable ``--api-key-env`` names) and is never printed.
+all, or that fails ``STOP_AFTER`` requests in a row, stops the run with one line naming the
+URL and the last status; the file is created only once an answer has come, so a run that got
+none leaves nothing behind. Each line names the benchmark it answers (its fingerprint), which
+``clevrlite score`` checks. The API key comes from the environment (OPENAI_API_KEY, or the
+variable ``--api-key-env`` names) and is never printed.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ import json
 import os
 import random
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from clevrlite.errors import ClevrliteError, UsageError
-from clevrlite.bench.reader import load_instances
+from clevrlite.errors import ClevrliteError, UsageError, needs_extra
+from clevrlite.bench.reader import fingerprint, load_instances
 
-NEEDS_OPENAI = ("predict needs the openai client library: pip install 'clevrlite[predict]'")
+NEEDS_OPENAI = needs_extra("predict needs the openai client library", "predict")
 RETRY_STATUS = (408, 409, 429)  # and every 5xx
+# Requests failed in a row, none answered between, before a run stops: a server failing
+# every request stops within seconds, while one failing half of them at random (which
+# retries ride out) would need a million requests to reach it by chance.
+STOP_AFTER = 20
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,53 @@ class PredictSummary:
 
 
 class Unreachable(ClevrliteError):
-    """The endpoint could not be reached at all."""
+    """The endpoint could not be reached at all, or failed too many requests in a row."""
+
+
+class _Health:
+    """Shared by the request threads: whether any request got through, and how many have
+    failed in a row since the last that did."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.reached = threading.Event()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+
+    def answered(self) -> None:
+        with self._lock:
+            self._in_a_row = 0
+        self.reached.set()
+
+    def failed(self, exc: BaseException) -> None:
+        """Count a failed request; raises Unreachable once STOP_AFTER have failed in a row."""
+        with self._lock:
+            self._in_a_row += 1
+            give_up = self._in_a_row >= STOP_AFTER
+        if give_up:
+            self.stop.set()
+            raise Unreachable(f"stopped after {STOP_AFTER} requests in a row failed, the last "
+                              f"with {_status(exc)} from {self.base_url} ({_one_line(exc)}); "
+                              f"fix the endpoint, then rerun with --resume")
+
+
+class _LazyLines:
+    """Appends JSON lines to a file that is created only when the first line comes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self._fh is None:
+            self._fh = open(self.path, "ab")
+        self._fh.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
 def image_url(path: Path) -> str:
@@ -139,13 +191,26 @@ def _retryable(exc: BaseException) -> tuple[bool, float | None]:
     return isinstance(exc, (ValueError, openai.APIResponseValidationError)), None
 
 
+def _status(exc: BaseException) -> str:
+    """What a failed request got, in a few words: "HTTP 500", "a timeout"."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "a timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "a connection error"
+    return "a broken answer" if isinstance(exc, ValueError) else type(exc).__name__
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _ask(client: Any, options: PredictOptions, instance: dict[str, Any],
-         stop: threading.Event, reached: threading.Event) -> dict[str, Any]:
+def _ask(client: Any, options: PredictOptions, instance: dict[str, Any], health: _Health,
+         source: str | None) -> dict[str, Any]:
     """One instance's predictions line, after retries; raises the last error. A connection
     failure before any request has got through means the endpoint is not there at all."""
     import openai
@@ -163,21 +228,25 @@ def _ask(client: Any, options: PredictOptions, instance: dict[str, Any],
             text = response.choices[0].message.content
             if text is None:
                 raise ValueError("the answer has no text content")
-            reached.set()
+            health.answered()
             usage = getattr(response, "usage", None)
-            return {"id": instance["id"], "prediction": text, "model": options.model,
+            line = {"id": instance["id"], "prediction": text, "model": options.model,
                     "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", None),
                               "completion_tokens": getattr(usage, "completion_tokens", None)}
                     if usage is not None else None}
+            return line if source is None else {**line, "benchmark": source}
         except Exception as exc:  # noqa: BLE001 - every failure is retried or reported
             retry, after = _retryable(exc)
             if isinstance(exc, openai.APIConnectionError) and not isinstance(
-                    exc, openai.APITimeoutError) and not reached.is_set():
+                    exc, openai.APITimeoutError) and not health.reached.is_set():
                 raise Unreachable(f"cannot reach {options.base_url}: "
                                   f"{_one_line(exc.__cause__ or exc)}") from None
-            if not retry or attempt == options.retries or stop.is_set():
+            health.failed(exc)
+            if not retry or attempt == options.retries or health.stop.is_set():
                 raise
-            time.sleep(after if after is not None else delay * (1 + random.random() / 4))
+            if health.stop.wait(after if after is not None
+                                else delay * (1 + random.random() / 4)):
+                raise
             delay *= 2
     raise AssertionError("unreachable")
 
@@ -207,21 +276,21 @@ def predict(options: PredictOptions, progress: bool = False) -> PredictSummary:
     todo = [i for i in instances if i["id"] not in done]
     summary = PredictSummary(skipped=len(instances) - len(todo))
     client = _client(options)
-    stop, reached = threading.Event(), threading.Event()
+    health, source = _Health(options.base_url), fingerprint(options.benchmark)
+    lines = _LazyLines(out)
     from tqdm import tqdm
 
-    with open(out, "ab") as fh, tqdm(total=len(todo), unit="answer",
-                                     disable=not progress) as bar, \
+    with tqdm(total=len(todo), unit="answer", disable=not progress) as bar, \
             ThreadPoolExecutor(options.concurrency) as pool:
         pending: set = set()
         queue: Iterator[dict] = iter(todo)
         try:
             while True:
-                while len(pending) < 2 * options.concurrency and not stop.is_set():
+                while len(pending) < 2 * options.concurrency and not health.stop.is_set():
                     instance = next(queue, None)
                     if instance is None:
                         break
-                    pending.add(pool.submit(_ask, client, options, instance, stop, reached))
+                    pending.add(pool.submit(_ask, client, options, instance, health, source))
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -229,23 +298,24 @@ def predict(options: PredictOptions, progress: bool = False) -> PredictSummary:
                     try:
                         line = future.result()
                     except Unreachable:
-                        stop.set()
+                        health.stop.set()
                         raise
                     except Exception as exc:  # noqa: BLE001 - counted, reported, resumable
                         summary.failed += 1
                         if len(summary.errors) < 5:
                             summary.errors.append(_one_line(exc))
                     else:
-                        fh.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
-                        fh.flush()
+                        lines.write(line)
                         summary.done += 1
                         usage = line.get("usage") or {}
                         summary.prompt_tokens += usage.get("prompt_tokens") or 0
                         summary.completion_tokens += usage.get("completion_tokens") or 0
                     bar.update(1)
         except BaseException:
-            stop.set()
+            health.stop.set()
             for future in pending:
                 future.cancel()
             raise
+        finally:
+            lines.close()
     return summary

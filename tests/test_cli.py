@@ -172,7 +172,8 @@ def test_impossible_placement_fails_fast_naming_the_numbers(tmp_path):
     out = tmp_path / "out"
     start = time.monotonic()
     proc = invoke("render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
-                   "--workers", "1", "--width", "64", "--height", "48", "--out", str(out))
+                   "--workers", "1", "--width", "64", "--height", "48", "--min-pixels", "0",
+                   "--out", str(out))
     assert time.monotonic() - start < 30
     line = assert_one_line_error(proc, 1, "40 objects", "4x4", "min_dist 0.25")
     assert "fewer objects" in line and "larger floor" in line
@@ -184,9 +185,11 @@ def test_a_failing_run_keeps_an_existing_out_directory_and_its_files(tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     impossible = ["render", "--n-objects", "40", "--floor-extent", "2", "--count", "1",
-                  "--workers", "1", "--width", "64", "--height", "48", "--out", str(out)]
+                  "--workers", "1", "--width", "64", "--height", "48", "--min-pixels", "0",
+                  "--out", str(out)]
     assert_one_line_error(invoke(*impossible), 2, "not empty", "--overwrite", "--resume")
-    assert_one_line_error(invoke(*impossible, "--overwrite"), 1, "40 objects")
+    assert_one_line_error(invoke(*impossible, "--overwrite"), 2, "no manifest.json",
+                          "another --out")
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
@@ -214,6 +217,10 @@ BENCHMARK_USAGE_ERRORS = [
     (["--workers", "0"], ["--workers"]),
     (["--preset", "mate", "--balance-linking"], ["--preset mate", "--balance-linking"]),
     (["--preset", "clevr"], ["--preset", "clevr"]),
+    (["--size", "100000000"], ["--size 100000000", "1,000,000", "--seed"]),
+    (["--unimodal-size", "2000000"], ["--unimodal-size 2000000", "1,000,000"]),
+    (["--n-objects", "45"], ["--n-objects 45", "at most", "--min-pixels"]),
+    (["--suite", "grounding", "--n-objects", "39"], ["--n-objects 39", "1 more that texts"]),
 ]
 
 
@@ -282,6 +289,35 @@ def test_score_missing_files(tmp_path, bench_dir):
     assert_one_line_error(invoke("score", "--benchmark", str(bench_dir),
                                   "--predictions", str(tmp_path / "none.jsonl")),
                           2, "none.jsonl")
+
+
+def test_baseline_keeps_an_existing_file_unless_overwrite(tmp_path, bench_dir):
+    preds = tmp_path / "mine.jsonl"
+    preds.write_text("my model's answers\n")
+    args = ["baseline", "random", "--benchmark", str(bench_dir), "--out", str(preds)]
+    assert_one_line_error(invoke(*args), 2, "already exists", "--overwrite")
+    assert preds.read_text() == "my model's answers\n"
+    assert invoke(*args, "--overwrite").returncode == 0
+    assert all(json.loads(l)["id"] for l in preds.read_text().splitlines())
+
+
+def test_score_refuses_predictions_made_for_another_benchmark(tmp_path, bench_dir):
+    """Same suite, same ids, other answers: oracle predictions scored 4.3% without a word."""
+    other = tmp_path / "other"
+    assert invoke("benchmark", "--size", "2", "--unimodal-size", "0", "--shots", "0",
+                  "--n-objects", "3", "--workers", "1", "--seed", "9", "--out", str(other),
+                  "--quiet").returncode == 0
+    preds = tmp_path / "oracle.jsonl"
+    assert invoke("baseline", "oracle", "--benchmark", str(other), "--out",
+                  str(preds)).returncode == 0
+    line = assert_one_line_error(invoke("score", "--benchmark", str(bench_dir),
+                                        "--predictions", str(preds)), 2, "mate-seed9-")
+    assert "benchmark it came from" in line
+    unnamed = tmp_path / "unnamed.jsonl"  # a model's own file, without the field, is scored
+    unnamed.write_text("".join(json.dumps({"id": json.loads(l)["id"], "prediction": "x"}) + "\n"
+                               for l in preds.read_text().splitlines()))
+    assert invoke("score", "--benchmark", str(bench_dir), "--predictions",
+                  str(unnamed)).returncode == 0
 
 
 def test_score_accepts_a_real_predictions_file(tmp_path, bench_dir):

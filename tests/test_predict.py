@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chat_server import ChatServer
-from helpers import clevrlite_command, run_cli
+from helpers import assert_one_line_error, clevrlite_command, run_cli
 from clevrlite.errors import UsageError
 from clevrlite.predict import PredictOptions, predict
 from clevrlite.scoring.evaluate import score
@@ -93,7 +93,7 @@ def test_server_errors_fail_cleanly_and_resume_finishes(bench, tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "3 requests failed" in lines[0] and "--resume" in lines[0]
         assert "Traceback" not in proc.stderr
-        assert out.read_text() == ""  # a failed request writes nothing
+        assert not out.exists()  # a run that got no answer leaves nothing behind
         assert sum(server.calls.values()) == 9  # three tries each
         proc = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
                    "--model", "ok", "--out", str(out), "--limit", "3", "--resume")
@@ -111,7 +111,7 @@ def test_broken_and_slow_answers_count_as_failed(bench, tmp_path, model, options
         summary = predict(PredictOptions(benchmark=bench, base_url=server.base_url, model=model,
                                          out=out, limit=2, backoff=0.01, **options))
     assert (summary.done, summary.failed) == (0, 2) and why in summary.errors[0]
-    assert out.read_text() == ""
+    assert not out.exists()
 
 
 def test_slow_answers_within_the_timeout_are_kept(bench, tmp_path):
@@ -147,11 +147,60 @@ def test_a_killed_run_leaves_whole_lines_and_resume_finishes_it(bench, tmp_path)
 
 
 def test_unreachable_endpoint_is_one_line_with_the_url(bench, tmp_path):
-    proc = run("predict", "--benchmark", str(bench), "--base-url", "http://127.0.0.1:9/v1",
-               "--model", "m", "--out", str(tmp_path / "p.jsonl"))
+    out = tmp_path / "p.jsonl"
+    args = ["predict", "--benchmark", str(bench), "--base-url", "http://127.0.0.1:9/v1",
+            "--model", "m", "--out", str(out)]
+    proc = run(*args)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "http://127.0.0.1:9/v1" in lines[0] and "refused" in lines[0]
+    assert not out.exists()  # it used to leave 0 bytes that the next run refused
+    again = run(*args)
+    assert "already exists" not in again.stderr and "refused" in again.stderr
+
+
+def test_a_server_failing_every_request_stops_early_naming_status_and_url(bench, tmp_path):
+    """HTTP 500 forever used to cost 6 tries of every instance (48 requests for 8)."""
+    from clevrlite.predict import STOP_AFTER
+
+    out = tmp_path / "p.jsonl"
+    with ChatServer() as server:
+        start = time.monotonic()
+        proc = run("predict", "--benchmark", str(bench), "--base-url", server.base_url,
+                   "--model", "broken", "--out", str(out), "--concurrency", "2")
+        took = time.monotonic() - start
+        requests = sum(server.calls.values())
+    line = assert_one_line_error(proc, 1, "HTTP 500", server.base_url, "in a row", "--resume")
+    assert f"{STOP_AFTER} requests" in line
+    assert STOP_AFTER <= requests <= STOP_AFTER + 2  # the two in flight may finish
+    assert took < 60 and not out.exists()
+
+
+def test_one_answer_resets_the_run_of_failures(bench, tmp_path):
+    """A server that fails two requests in three never stops the run: retries ride it out."""
+    out = tmp_path / "p.jsonl"
+    with ChatServer() as server:
+        summary = predict(PredictOptions(benchmark=bench, base_url=server.base_url,
+                                         model="flaky", out=out, backoff=0.001, retries=3))
+    assert (summary.done, summary.failed) == (18, 0)
+
+
+def test_lines_name_the_benchmark_and_score_refuses_another(bench, tmp_path):
+    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+    from clevrlite.bench.reader import fingerprint
+
+    out = tmp_path / "p.jsonl"
+    with ChatServer(oracle_reply(bench)) as server:
+        predict(PredictOptions(benchmark=bench, base_url=server.base_url, model="ok", out=out,
+                               limit=3))
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert {r["benchmark"] for r in rows} == {fingerprint(bench)}
+    assert fingerprint(bench).startswith("mate-seed117-")
+    other = tmp_path / "other"
+    build_benchmark(BenchmarkOptions(out=other, size=12, unimodal_size=6, n_objects=(3, 4),
+                                     workers=1, seed=1))
+    with pytest.raises(UsageError, match="was made for benchmark mate-seed117-"):
+        score(other, out)
 
 
 def test_bad_input(bench, tmp_path):
@@ -170,6 +219,6 @@ def test_bad_input(bench, tmp_path):
 
 def test_a_missing_extra_names_the_pip_command(bench, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "openai", None)
-    with pytest.raises(UsageError, match=r"pip install 'clevrlite\[predict\]'"):
+    with pytest.raises(UsageError, match=r"pip install -e '\.\[predict\]'"):
         predict(PredictOptions(benchmark=bench, base_url="http://x/v1", model="m",
                                out=tmp_path / "p.jsonl"))

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from clevrlite import __version__, serialize
 from clevrlite.bench.mate_files import write_mate_files
@@ -30,7 +30,7 @@ from clevrlite.bench.registry import get_suite
 from clevrlite.bench.suite import BuildContext
 from clevrlite.bench.validity import require
 from clevrlite.errors import UsageError
-from clevrlite.placement import PlacementOptions
+from clevrlite.placement import PlacementOptions, check_capacity
 from clevrlite import fsutil
 from clevrlite.runs import manifest
 from clevrlite.runs.executors import make_pool
@@ -40,12 +40,15 @@ from clevrlite.scene import scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
 PARTS = ".parts"  # one finished instance per file, for --resume
-# What a build writes into its --out (what --overwrite clears).
-OWN = ("images", "masks", "scenes", PARTS, "cross_modal.jsonl", "unimodal.jsonl",
-       "gmner.jsonl", "stats.json", "mate", manifest.MANIFEST)
 EXAMPLE_SPLIT = "example"  # file stems of example scenes: {prefix}_example_{index}
 EXAMPLE_STREAM = 0xE8A  # their random stream, apart from the instances' scenes
 EXAMPLES_PER_COUNT = 16  # at most; fewer for small benchmarks (one per 16 instances, >= 2)
+# Instances one build makes per split: its plan holds every instance (about 150 bytes each,
+# 0.6 GB for two splits of a million) and each is a scene of its own on disk.
+MAX_SIZE = 1_000_000
+# Bytes a rendered instance takes (image, mask, scene JSON, line) at 480x320; the image and
+# mask grow with the pixels.
+BYTES_PER_INSTANCE = 60_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
         raise UsageError(f"--size must be at least 1, got {options.size}")
     if options.unimodal_size is not None and options.unimodal_size < 0:
         raise UsageError(f"--unimodal-size must be 0 or more, got {options.unimodal_size}")
+    for flag, size in (("--size", options.size), ("--unimodal-size", options.unimodal_size)):
+        if size is not None and size > MAX_SIZE:
+            raise UsageError(f"{flag} {size} is more than one build makes (at most "
+                             f"{MAX_SIZE:,} instances per split); build several benchmarks "
+                             f"with different --seed values")
     if options.shots not in (0, 1, 2):
         raise UsageError(f"--shots must be 0, 1 or 2, got {options.shots}")
     if options.coords not in COORDS:
@@ -96,7 +104,14 @@ def validate(options: BenchmarkOptions) -> Vocabulary:
                 raise UsageError(f"--preset {preset.name} cannot take {flag}: {why}; "
                                  f"drop {flag} or the preset")
     fsutil.check_writable(options.out)
+    total = sum(suite.split_size(s, options) for s in suite.splits)
+    fsutil.check_space(options.out, int(total * BYTES_PER_INSTANCE * options.width
+                                        * options.height / (480 * 320)),
+                       f"{total:,} instances")
     vocab = _vocabulary(options)
+    check_capacity(hi + suite.max_extra_objects,
+                   PlacementOptions(width=options.width, height=options.height), vocab,
+                   options.min_pixels, suite.max_extra_objects)
     if preset is not None:
         preset.check_vocabulary(len(vocab.colors), len(vocab.shapes))
     return vocab
@@ -123,9 +138,13 @@ def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[Ex
             for rank in range(min(EXAMPLES_PER_COUNT, max(2, math.ceil(counts[n] / 16))))]
 
 
-def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[str, Any]:
-    """Build the benchmark into options.out; returns the stats written to stats.json."""
+def build_benchmark(options: BenchmarkOptions, progress: bool = False,
+                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Build the benchmark into options.out; returns the stats written to stats.json.
+    ``log`` hears what --overwrite removed."""
     vocab = validate(options)
+    # workers write here: a Ray worker on a joined cluster has another working directory
+    options = replace(options, out=Path(options.out).absolute())
     suite = get_suite(options.suite)
     plan = plan_of(options, suite.roles(vocab))
     examples = example_plan(options, plan)
@@ -134,13 +153,14 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False) -> dict[s
     out = options.out
     prepared = manifest.prepare(out, manifest.manifest("benchmark",
                                                       options.deciding(vocab.to_dict())),
-                               options.resume, options.overwrite, OWN)
+                               options.resume, options.overwrite, log)
     fsutil.remove_stale_temps(out)
     prepared.created += fsutil.make_dirs(out, ("images", "masks", "scenes", PARTS))
     todo_examples = [e for e in examples if not (
-        options.resume and (out / "scenes" / f"{_example_stem(options, e)}.json").is_file()
-        and _example_part(out, _example_stem(options, e)).is_file())]
-    todo = [s for s in plan if not (options.resume and _part_path(out, s).is_file())]
+        options.resume and _kept(out, _example_stem(options, e), _example_part(
+            out, _example_stem(options, e))))]
+    todo = [s for s in plan if not (options.resume and _kept(
+        out, scene_stem(options.prefix, "bench", s.index), _part_path(out, s)))]
     from tqdm import tqdm
 
     try:
@@ -187,6 +207,20 @@ class _Worker:
 
 def _make_worker(options: BenchmarkOptions) -> _Worker:
     return _Worker(options)
+
+
+def _kept(out: Path, stem: str, part: Path) -> bool:
+    """Whether --resume keeps a scene and its part file: both JSON files parse and its image
+    and mask, if it was rendered, are whole PNGs (a damaged one is made again)."""
+    try:
+        json.loads(part.read_text(encoding="utf-8"))
+        json.loads((out / "scenes" / f"{stem}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    image, mask = out / "images" / f"{stem}.png", out / "masks" / f"{stem}.png"
+    if not image.exists() and not mask.exists():
+        return True  # a text-only scene
+    return png.intact(image) and png.intact(mask)
 
 
 def _part_path(out: Path, spec: InstanceSpec) -> Path:

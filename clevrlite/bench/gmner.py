@@ -234,6 +234,7 @@ class GmnerSuite(Suite):
     required_keys = ENTITY_KEYS
     judged_keys = ("id", "task", "answer", "entities", "image_only")
     example_extra = 1
+    max_extra_objects = 2
     baseline_kinds = ("random", "oracle", "text-only", "text-only-shots", "lookalike", "blind")
     ability = "grounded entity recognition"
     corpus_f1 = True

@@ -235,6 +235,7 @@ class GroundingSuite(MateSuite):
               Split("unimodal", "unimodal.jsonl", "gu", UNIMODAL_TASKS, "unimodal_size"))
     judged_keys = ("id", "task", "target_attribute", "answer", "precision", "condition")
     example_extra = 1
+    max_extra_objects = 1
     baseline_kinds = MateSuite.baseline_kinds + ("lookalike",)
     ability = "visual grounding"
     takes_mate_options = False

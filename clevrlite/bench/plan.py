@@ -23,7 +23,7 @@ from clevrlite.bench.roles import (CROSS_MODAL_TASKS, TASKS, UNIMODAL_TASKS, Rol
 COORDS_ONLY = 0  # linking goal: no attribute set links, only coordinates do
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceSpec:
     """What instance ``index`` must be; ``linking`` is a goal size, COORDS_ONLY, or None."""
 
@@ -83,6 +83,9 @@ def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size
     plan: list[InstanceSpec] = []
     for split, prefix, tasks, total in splits:
         specs = []
+        # Conditions run on from one cell to the next within a task, so that every cell and
+        # the whole split hold each condition's share to within one instance.
+        running: dict[str, int] = {}
         for n, per_count in zip(counts, share(total, len(counts), rng)):
             for task, per_task in zip(tasks, share(per_count, len(tasks), rng)):
                 pairs = roles.pairs(task) if task in TASKS else [("name", "entities")]
@@ -92,7 +95,9 @@ def make_plan(roles: Roles, n_objects: tuple[int, int], size: int, unimodal_size
                              if balance_linking and (balanced is None or balanced(task))
                              else [None])
                     offset = int(rng.integers(len(goals)))
-                    turn = int(rng.integers(len(turns)))
+                    drawn = int(rng.integers(len(turns)))  # every cell draws, as it always did
+                    turn = running.get(task, drawn)
+                    running[task] = turn + per_cell
                     for j in range(per_cell):
                         condition = turns[(j + turn) % len(turns)]
                         goal = goals[(j + offset) % len(goals)]

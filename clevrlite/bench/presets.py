@@ -5,7 +5,8 @@
 2 same-scene examples, 5,500 instances per split over 3 to 10 objects, MATE's dev files
 written. It keeps clevrlite's fixes of MATE's flaws: rounded numbers, sizes that match the
 render, visibility checks, and prompts that list the allowed values for image-side answers.
-A preset gives defaults: options a user sets explicitly win.
+A preset gives defaults: options a user sets explicitly win, and what follows from them
+(``--unimodal-size`` defaults to ``--size``, with a preset too).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ PRESETS = {
         name="mate",
         vocabulary=MATE_VOCABULARY,
         rule=mate_keys,
-        defaults={"size": 5500, "unimodal_size": 5500, "n_objects": (3, 10), "shots": 2,
+        defaults={"size": 5500, "n_objects": (3, 10), "shots": 2,
                   "fmt": "json", "same_scene_shots": True, "mate_compat": True,
                   "coords": "centre"},
         refuses={"balance_linking": "MATE leaves linking difficulty unbalanced, and balancing "

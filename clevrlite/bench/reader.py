@@ -5,6 +5,7 @@ Scoring, baselines, exports and the model client read benchmarks through this mo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,20 @@ def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
     return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
                          int(stats.get("width", 480)), int(stats.get("height", 320)),
                          stats.get("precision", 2), stats.get("coords", "centre"))
+
+
+def fingerprint(benchmark_dir: str | Path) -> str | None:
+    """A short name of the benchmark a predictions file was made for: ``{suite}-seed{seed}-``
+    and 8 hex digits of its manifest's options (the audit flag left out: it changes no
+    instance). Benchmarks built alike are byte-identical, so they share it; None for a folder
+    without a readable manifest (made by hand, or by an old clevrlite)."""
+    try:
+        record = json.loads((Path(benchmark_dir) / "manifest.json").read_text(encoding="utf-8"))
+        options = {k: v for k, v in record["options"].items() if k != "audit"}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode("utf-8")).hexdigest()
+    return f"{options.get('suite', DEFAULT)}-seed{options.get('seed')}-{digest[:8]}"
 
 
 def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, list[dict]]:

@@ -75,8 +75,10 @@ class Suite:
     required_keys: ClassVar[tuple[str, ...]]
     # Keys of an instance that judging an answer reads (exports carry them as ground truth).
     judged_keys: ClassVar[tuple[str, ...]]
-    # Objects an example scene holds beyond those its image shows.
+    # Objects an example scene holds beyond those its image shows, and the most an instance's
+    # scene does (extra_objects).
     example_extra: ClassVar[int] = 0
+    max_extra_objects: ClassVar[int] = 0
     # The baselines the suite answers as (clevrlite.scoring.BASELINE_KINDS lists them all).
     baseline_kinds: ClassVar[tuple[str, ...]]
     # What the suite trains, in verl's ``ability`` column.

@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 
 from clevrlite import __version__
-from clevrlite.errors import UsageError
+from clevrlite.errors import UsageError, needs_extra
 from clevrlite import fsutil
 from clevrlite.scene import ANNOTATION_KEYS
 
-NEEDS_COCO = "--to coco needs pycocotools: pip install 'clevrlite[coco]'"
+NEEDS_COCO = needs_extra("--to coco needs pycocotools", "coco")
 
 
 def _mask_api() -> Any:

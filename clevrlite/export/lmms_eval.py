@@ -1,9 +1,10 @@
 """``--to lmms-eval``: an lmms-eval task folder (lmms-eval 0.7's YAML task format).
 
 DEST/clevrlite_<suite>/ holds the data as Hugging Face parquet (data/), one task YAML per split
-(task ``clevrlite_<suite>_<split>``, reading the parquet by absolute path) and utils.py, whose
-hooks come from clevrlite.export.lmms_hooks. Run with
-``lmms-eval --include_path DEST/clevrlite_<suite> --tasks clevrlite_<suite>_<split> ...``.
+(task ``clevrlite_<suite>_<split>``) and utils.py, whose hooks come from
+clevrlite.export.lmms_hooks. The YAML names its data relative to DEST (``datasets`` resolves
+it against the working directory), so the folder still works after it moves: run
+``cd DEST && lmms-eval --include_path clevrlite_<suite> --tasks clevrlite_<suite>_<split> ...``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from clevrlite.bench.registry import get_suite
 from clevrlite.export.hf import export_hf
 from clevrlite.export.source import open_benchmark
 
-UTILS = '''"""Hooks of the clevrlite task, from clevrlite (pip install clevrlite)."""
+UTILS = '''"""Hooks of the clevrlite task, from clevrlite (pip install -e . in its clone)."""
 
 from clevrlite.export.lmms_hooks import (aggregate_f1, aggregate_mean, doc_to_target,
                                          doc_to_text, doc_to_visual, process_results)
@@ -24,7 +25,7 @@ __all__ = ["aggregate_f1", "aggregate_mean", "doc_to_target", "doc_to_text", "do
 '''
 
 
-def task_yaml(task: str, data: Path, split: str, corpus_f1: bool) -> str:
+def task_yaml(task: str, data: str, split: str, corpus_f1: bool) -> str:
     """One task's YAML: the split's parquet shards, the hooks, clevrlite's metrics (with the
     corpus F1 where the suite has one)."""
     f1 = ("  - metric: clevrlite_gmner_f1\n    aggregation: !function utils.aggregate_f1\n"
@@ -65,7 +66,7 @@ def export_lmms_eval(src: Path, dest: Path, split: str = "all") -> dict[str, int
     info = open_benchmark(src)
     folder = dest / f"clevrlite_{info.suite}"
     counts = export_hf(src, folder, split)
-    data = (folder / "data").resolve()
+    data = f"{folder.name}/data"  # relative to DEST (module docstring)
     for name in counts:
         task = f"clevrlite_{info.suite}_{name}"
         (folder / f"{task}.yaml").write_text(task_yaml(task, data, name,

@@ -13,11 +13,11 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from clevrlite.errors import UsageError
+from clevrlite.errors import UsageError, needs_extra
 
 ROWS_PER_GROUP = 128
 ROWS_PER_SHARD = 1000
-NEEDS_HF = "this export needs the datasets and pyarrow libraries: pip install 'clevrlite[hf]'"
+NEEDS_HF = needs_extra("this export needs the datasets and pyarrow libraries", "hf")
 
 
 def libraries() -> tuple[Any, Any, Any]:
@@ -38,13 +38,17 @@ def list_of(feature: Any) -> Any:
 
 
 def write_split(folder: Path, split: str, rows: Iterable[dict[str, Any]], total: int,
-                features: Any, convert: Callable[[dict[str, Any]], dict[str, Any]]) -> list[Path]:
-    """Write ``total`` rows of ``split`` as shards ``{split}-00000-of-0000N.parquet``; each
+                features: Any, convert: Callable[[dict[str, Any]], dict[str, Any]],
+                sharded: bool = True) -> list[Path]:
+    """Write ``total`` rows of ``split`` as shards ``{split}-00000-of-0000N.parquet``, or as
+    one ``{split}.parquet`` (still written a row group at a time) when not ``sharded``; each
     source row is turned into a table row by ``convert`` as it is written."""
     _, pyarrow, parquet = libraries()
     schema = features.arrow_schema
-    shards = max(1, math.ceil(total / ROWS_PER_SHARD))
-    paths = [folder / f"{split}-{k:05d}-of-{shards:05d}.parquet" for k in range(shards)]
+    per_file = ROWS_PER_SHARD if sharded else max(total, 1)
+    shards = max(1, math.ceil(total / per_file))
+    paths = ([folder / f"{split}-{k:05d}-of-{shards:05d}.parquet" for k in range(shards)]
+             if sharded else [folder / f"{split}.parquet"])
     writer, batch, written = None, [], 0
 
     def flush() -> None:
@@ -54,8 +58,8 @@ def write_split(folder: Path, split: str, rows: Iterable[dict[str, Any]], total:
 
     try:
         for row in rows:
-            shard = written // ROWS_PER_SHARD
-            if writer is None or written % ROWS_PER_SHARD == 0:
+            shard = written // per_file
+            if writer is None or written % per_file == 0:
                 flush()
                 if writer is not None:
                     writer.close()

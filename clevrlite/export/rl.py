@@ -86,8 +86,10 @@ def export_rl(kind: str, src: Path, dest: Path, split: str = "all") -> dict[str,
         (_trl_features(), _trl_row)
     for name, path in split_files(src, split).items():
         counts[name] = count(path)
+        # one file per split, so that a command naming it trains on the whole split
         write_split(dest, name, enumerate(instances(path)), counts[name], features,
-                    lambda pair, name=name: make(src, info, name, pair[0], pair[1]))
+                    lambda pair, name=name: make(src, info, name, pair[0], pair[1]),
+                    sharded=False)
     (dest / "README.md").write_text(
         f"# clevrlite {info.suite} benchmark for {kind}\n\n"
         + (__doc__.split("\n\n")[1 if kind == "verl" else 2]) + "\n", encoding="utf-8")

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from clevrlite import __version__, fsutil, png, serialize
 from clevrlite.errors import UsageError
 from clevrlite.pipeline import SceneMaker
-from clevrlite.placement import PlacementOptions
+from clevrlite.placement import PlacementOptions, check_capacity
 from clevrlite.runs import manifest
 from clevrlite.runs.executors import RunControls, make_pool
 from clevrlite.scene import Scene, scene_stem
 from clevrlite.vocab import Vocabulary, load_vocabulary
 
 SUBDIRS = ("images", "masks", "scenes", "text")
-# What a render run writes into its --out (what --overwrite clears).
-OWN = (*SUBDIRS, "scenes.json", manifest.MANIFEST)
 # The largest image side every supported driver can render (GL_MAX_RENDERBUFFER_SIZE of
 # Mesa llvmpipe; GPUs allow at least as much). Larger sizes failed deep inside OpenGL.
 MAX_IMAGE_SIDE = 16384
+# Bytes a scene takes on disk at 480x320 (image, mask, scene JSON; the first two grow with the
+# pixels), and each text format besides.
+BYTES_PER_SCENE = 50_000
+TEXT_BYTES = 2_000
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,20 @@ def write_scene(out: Path, scene: Scene, result: Any, formats: tuple[str, ...],
 
 
 def scene_complete(out: Path, stem: str, formats: tuple[str, ...]) -> bool:
-    """True if every file of the scene exists and its scene JSON parses (--resume skips it)."""
+    """True if every file of the scene is there and whole: PNGs with every chunk's CRC right,
+    JSON that parses, texts not empty (--resume keeps it; anything else is made again)."""
     paths = scene_paths(out, stem, formats)
     if not all(p.is_file() for p in paths.values()):
         return False
+    if not (png.intact(paths["image"]) and png.intact(paths["mask"])):
+        return False
     try:
         json.loads(paths["scene"].read_text(encoding="utf-8"))
+        if "text.json" in paths:
+            json.loads(paths["text.json"].read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return True
+    return all(paths[f"text.{fmt}"].stat().st_size > 0 for fmt in formats)
 
 
 def make_scene_maker(options: RenderOptions) -> SceneMaker:
@@ -142,18 +149,27 @@ def validate_options(options: RenderOptions) -> Vocabulary:
         if not value or any(c in value for c in "/\\\0"):
             raise UsageError(f"{name} must be a non-empty name without slashes, got {value!r}")
     fsutil.check_writable(options.out)
-    return load_vocabulary(options.properties)
+    per_scene = BYTES_PER_SCENE * p.width * p.height / (480 * 320) + TEXT_BYTES * len(
+        options.formats)
+    fsutil.check_space(options.out, int(options.count * per_scene), f"{options.count:,} scenes")
+    vocab = load_vocabulary(options.properties)
+    check_capacity(hi, p, vocab, options.min_pixels)
+    return vocab
 
 
-def render_dataset(options: RenderOptions, progress: bool = False) -> RunSummary:
-    """Render scenes start_index .. start_index+count-1 into options.out (DESIGN 4.4)."""
+def render_dataset(options: RenderOptions, progress: bool = False,
+                   log: Callable[[str], None] | None = None) -> RunSummary:
+    """Render scenes start_index .. start_index+count-1 into options.out (DESIGN 4.4);
+    ``log`` hears what --overwrite removed."""
     vocab = validate_options(options)
+    # workers write here: a Ray worker on a joined cluster has another working directory
+    options = replace(options, out=Path(options.out).absolute())
     options.executor.check()
     out = options.out
     p = options.placement
     indices = range(options.start_index, options.start_index + options.count)
     prepared = manifest.prepare(out, manifest.manifest("render", options.deciding(vocab)),
-                               options.resume, options.overwrite, OWN)
+                               options.resume, options.overwrite, log)
     fsutil.remove_stale_temps(out)
     todo = [i for i in indices
             if not (options.resume and scene_complete(out, scene_stem(p.prefix, p.split, i),

@@ -4,16 +4,18 @@ Every output directory holds ``manifest.json`` with the options that decide its 
 those that only choose which scenes, like --count and --start-index, so shards by hand still
 share a folder). A run into a directory that is not empty must either ``resume`` (and then
 every deciding option must match: a one-line error names each that differs) or
-``overwrite`` (clevrlite's own files there are cleared first); otherwise it is refused.
+``overwrite``: then exactly the files the previous run wrote are removed, found by the names
+its manifest says it gave them (``written_by``), and nothing else; a directory without a
+manifest that holds anything is refused, since nothing tells clevrlite's files from others.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from clevrlite import __version__
 from clevrlite.errors import UsageError
@@ -69,12 +71,57 @@ class Prepared:
             fsutil.remove_empty_dirs(self.created)
 
 
-def prepare(out: Path, record: dict[str, Any], resume: bool, overwrite: bool,
-            own: tuple[str, ...]) -> Prepared:
-    """Check ``out`` against this run, clear it for ``overwrite``, and write the manifest.
+def written_by(record: Mapping[str, Any]) -> list[tuple[str, re.Pattern]]:
+    """What a run with manifest ``record`` wrote into its directory: (folder, pattern of file
+    names) pairs, "" being the directory itself. Temporary files of killed writers too."""
+    options = record.get("options", {})
+    prefix = re.escape(str(options.get("prefix", "CLEVRLITE")))
+    temp = re.compile(rf"^\..*\.\d+{re.escape(fsutil.TMP_SUFFIX)}$")
+    if record.get("command") == "render":
+        stem = rf"{prefix}_{re.escape(str(options.get('split', 'new')))}_\d{{6}}"
+        files = [("images", rf"{stem}\.png"), ("masks", rf"{stem}\.png"),
+                 ("scenes", rf"{stem}\.json"), ("text", rf"{stem}\.(json|yaml|xml|txt)"),
+                 ("", r"scenes\.json")]
+    else:
+        from clevrlite.bench.registry import SUITES, get_suite
 
-    ``own`` names clevrlite's entries in such a directory (what ``overwrite`` removes).
-    """
+        suite = options.get("suite", "mate")
+        splits = [s.filename for s in get_suite(suite).splits] if suite in SUITES else []
+        stem = rf"{prefix}_(bench|example)_\d+"
+        files = [("images", rf"{stem}\.png"), ("masks", rf"{stem}\.png"),
+                 ("scenes", rf"{stem}\.json"),
+                 (".parts", rf"([a-z]+_\d{{6}}|{stem})\.json"),
+                 ("mate", r"(mm|um)_\w+\.jsonl"), ("mate/img", r"[0-9a-f]{32}\.png"),
+                 ("", "|".join(re.escape(f) for f in [*splits, "stats.json"]))]
+    out = [(folder, re.compile(f"^({pattern})$")) for folder, pattern in files]
+    out += [(folder, temp) for folder in {f for f, _ in files}]
+    return out + [("", re.compile(f"^{re.escape(MANIFEST)}$"))]
+
+
+def clear(out: Path, record: Mapping[str, Any]) -> int:
+    """Remove what the run of manifest ``record`` wrote in ``out``, and the folders it made
+    that are empty then; returns how many files went."""
+    removed = 0
+    patterns = written_by(record)
+    for folder, pattern in patterns:
+        where = out / folder
+        if not where.is_dir() or where.is_symlink():
+            continue
+        for path in sorted(where.iterdir()):
+            if path.is_file() and not path.is_symlink() and pattern.match(path.name):
+                path.unlink()
+                removed += 1
+    for folder in sorted({f for f, _ in patterns if f}, key=len, reverse=True):
+        where = out / folder
+        if where.is_dir() and not where.is_symlink() and not any(where.iterdir()):
+            where.rmdir()
+    return removed
+
+
+def prepare(out: Path, record: dict[str, Any], resume: bool, overwrite: bool,
+            log: Callable[[str], None] | None = None) -> Prepared:
+    """Check ``out`` against this run, clear the previous run's files for ``overwrite``
+    (``log`` hears how many), and write the manifest."""
     path = out / MANIFEST
     entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if resume and overwrite:
@@ -98,13 +145,15 @@ def prepare(out: Path, record: dict[str, Any], resume: bool, overwrite: bool,
         if not overwrite:
             raise UsageError(f"--out {str(out)!r} is not empty; add --resume to continue the "
                              f"run there, --overwrite to replace it, or choose another --out")
-        for name in entries:
-            if name in own or name.startswith(".") and name.endswith(fsutil.TMP_SUFFIX):
-                target = out / name
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                else:
-                    target.unlink()
+        old = _read(path)
+        if old is None:
+            raise UsageError(f"--overwrite: {str(out)!r} holds files but no {MANIFEST}, so "
+                             f"nothing tells clevrlite's files from yours; choose another "
+                             f"--out, or empty it yourself")
+        removed = clear(out, old)
+        if log is not None:
+            log(f"--overwrite: removed {removed} files the previous {old.get('command')} run "
+                f"wrote in {out}")
     new = not path.is_file()
     created = fsutil.make_dirs(out)
     fsutil.write_json(path, record, indent=2)

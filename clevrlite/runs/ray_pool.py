@@ -8,8 +8,14 @@ first time. On a GPU cluster, ``gpus_per_worker`` asks Ray for GPUs, and each ac
 the EGL device of the GPU Ray gave it (clevrlite.runs.gpus). Output goes straight to the
 (shared) file system, as with local workers.
 
-``address``: a cluster to join (``ray://`` or ``host:port``); None joins a running one if there
-is, else starts one on this machine.
+``address``: a cluster to join (``ray://`` or ``host:port``); None joins the one RAY_ADDRESS
+names or one running on this machine, else starts one here (a cluster file that a killed
+run left behind is not mistaken for a running cluster).
+
+Ray puts the driver's working directory on its workers' import path. Run from a folder that
+holds a ``clevrlite/`` directory (a clone's parent), an editable install's actors would
+import that folder as a namespace package; each actor therefore gets the installed
+package's parent directory on PYTHONPATH, where Python prefers a regular package.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ import logging
 import os
 from typing import Any, Callable, Iterable, Iterator
 
-from clevrlite.errors import ClevrliteError, UsageError
+from clevrlite.errors import ClevrliteError, UsageError, needs_extra
 
-NEEDS_RAY = "--executor ray needs Ray: pip install 'clevrlite[ray]'"
+NEEDS_RAY = needs_extra("--executor ray needs Ray", "ray")
 IN_FLIGHT = 3  # items queued per actor
 RESTARTS = 4  # an actor that dies comes back this many times, re-running its items
 
@@ -67,7 +73,9 @@ class RayPool:
         if not ray.is_initialized():
             self._started = _connect(ray, address)
         remote = ray.remote(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=RESTARTS,
-                            max_task_retries=RESTARTS)(ClevrliteWorker)
+                            max_task_retries=RESTARTS,
+                            runtime_env={"env_vars": {"PYTHONPATH": _import_path()}},
+                            )(ClevrliteWorker)
         self.actors = [remote.remote(setup, dict(environment or {}), gpus_per_worker)
                        for _ in range(max(1, workers))]
         self.ray = ray
@@ -111,21 +119,36 @@ class RayPool:
             self.ray.shutdown()
 
 
+def _import_path() -> str:
+    """PYTHONPATH for the actors: this clevrlite's parent directory first (module docstring)."""
+    import clevrlite
+
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(clevrlite.__file__)))
+    return os.pathsep.join(filter(None, [parent, os.environ.get("PYTHONPATH")]))
+
+
+def _local_cluster_running() -> bool:
+    """Whether a Ray cluster runs on this machine: its GCS server process, not the file in
+    /tmp/ray that names the last one (it outlives a killed run)."""
+    import psutil
+
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "gcs_server":
+            return True
+    return False
+
+
 def _connect(ray: Any, address: str | None) -> bool:
     """Join ``address``, or a running cluster, or start one here; True when started here."""
     logging.getLogger("ray").setLevel(logging.ERROR)  # its start-up chatter is not ours
     quiet = {"log_to_driver": False, "include_dashboard": False,
              "logging_level": logging.ERROR}
     try:
-        if address:
-            ray.init(address=address, log_to_driver=False)
+        if address or os.environ.get("RAY_ADDRESS") or _local_cluster_running():
+            ray.init(address=address or "auto", log_to_driver=False)
             return False
-        try:
-            ray.init(address="auto", log_to_driver=False)
-            return False
-        except (ConnectionError, RuntimeError, ValueError):
-            ray.init(num_cpus=os.cpu_count() or 1, **quiet)
-            return True
+        ray.init(address="local", num_cpus=os.cpu_count() or 1, **quiet)
+        return True
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or "a local Ray instance"
         raise ClevrliteError(f"cannot start or join Ray at {where}: "

@@ -38,7 +38,8 @@ from clevrlite.precision import Precision
 from clevrlite.scoring.answers import answers_match, round_value
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.scoring import BASELINE_KINDS
-from clevrlite.bench.reader import SceneCache, benchmark_info, load_instances, object_value
+from clevrlite.bench.reader import (SceneCache, benchmark_info, fingerprint, load_instances,
+                                    object_value)
 from clevrlite.bench.registry import get_suite
 from clevrlite.fsutil import write_lines
 
@@ -151,6 +152,7 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
 
         context.blind = blind_answers(audit(root, split), seed)
     records = []
+    source = fingerprint(root)
     for instances in loaded.values():
         for inst in instances:
             # text-only-shots draws as text-only does, so the two differ only where
@@ -160,17 +162,24 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
             value = suite.baseline(kind, inst, rng, context)
             if kind != "oracle":
                 value = round_value(value, _precision(inst))
-            records.append({"id": inst["id"], "prediction": _raw_output(value, rng)})
+            record = {"id": inst["id"], "prediction": _raw_output(value, rng)}
+            if source is not None:
+                record["benchmark"] = source
+            records.append(record)
     return records
 
 
 def write_baseline(kind: str, benchmark_dir: str | Path, out_path: str | Path, seed: int = 0,
-                   split: str = "all") -> int:
-    """Write a baseline's predictions as JSON lines (atomically); returns how many."""
-    records = baseline_predictions(kind, benchmark_dir, seed=seed, split=split)
+                   split: str = "all", overwrite: bool = False) -> int:
+    """Write a baseline's predictions as JSON lines (atomically); returns how many. An
+    existing file is replaced only with ``overwrite``."""
     out = Path(out_path)
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: directory {str(out.parent)!r} does not exist")
+    if out.exists() and not overwrite:
+        raise UsageError(f"--out {str(out)!r} already exists; choose another file or add "
+                         f"--overwrite to replace it")
+    records = baseline_predictions(kind, benchmark_dir, seed=seed, split=split)
     write_lines(out, (json.dumps(r, ensure_ascii=False) for r in records))
     return len(records)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clevrlite.bench.reader import (SceneCache, benchmark_info, json_lines, load_instances,
-                                    object_value)
+from clevrlite.bench.reader import (SceneCache, benchmark_info, fingerprint, json_lines,
+                                    load_instances, object_value)
 from clevrlite.bench.registry import get_suite, suite_of_id
 from clevrlite.bench.suite import ScoreSettings, Suite
 from clevrlite.errors import UsageError
@@ -214,6 +214,7 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
     if split in info.splits and split not in loaded:
         load_instances(benchmark_dir, split)  # raises, naming the missing file
     predictions = read_predictions(pred_path)
+    _refuse_other_benchmark(pred_path, benchmark_dir)
     known = {inst["id"] for instances in loaded.values() for inst in instances}
     unknown = [pid for pid in predictions if pid not in known]
     if len(unknown) == len(predictions):
@@ -232,6 +233,19 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
                              duplicates)
     return get_suite(info.suite).score(instances, predictions, settings,
                                        SceneCache(benchmark_dir))
+
+
+def _refuse_other_benchmark(pred_path: Path, benchmark_dir: str | Path) -> None:
+    """Predictions that name the benchmark they were made for (``baseline`` and ``predict``
+    write its fingerprint on every line) are scored against that benchmark only: another
+    benchmark of the same suite shares the ids but not the answers."""
+    expected = fingerprint(benchmark_dir)
+    named = {obj["benchmark"] for _, obj in json_lines(pred_path) if "benchmark" in obj}
+    others = sorted(str(name) for name in named if name != expected)
+    if expected is not None and others:
+        raise UsageError(f"{str(pred_path)!r} was made for benchmark {others[0]}, not "
+                         f"{expected} ({str(benchmark_dir)!r}); score it against the "
+                         f"benchmark it came from")
 
 
 def score_values(suite: Suite, instances: list[dict], predictions: dict[str, str],

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from clevrlite.errors import UsageError
+from clevrlite.errors import UsageError, needs_extra
 from clevrlite.fsutil import write_bytes
 from clevrlite.scoring.chain import ChainReport, format_chain_table
 from clevrlite.scoring.entities import EntityReport, format_entity_table
 from clevrlite.scoring.evaluate import Report
 
-PLOT_NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'clevrlite[report]'"
+PLOT_NEEDS_MATPLOTLIB = needs_extra("--plot needs matplotlib", "report")
 
 
 def format_table(report: "Report | EntityReport") -> str:

@@ -113,6 +113,22 @@ def test_grounding_guarantees_hold_on_the_written_files(grounding):
     assert box_pointers == {("img2img", "color")}  # a box gives any other answer away
 
 
+@pytest.mark.parametrize("size, seed", [(128, 0), (128, 1), (1000, 7), (37, 3)])
+def test_condition_shares_are_exact_in_every_build(size, seed):
+    """"A quarter absent, a quarter look-alike" held only roughly (11 and 19 of 64 at 128)."""
+    from clevrlite.bench.grounding import CONDITIONS, GroundingSuite
+    from clevrlite.bench.options import BenchmarkOptions
+
+    suite = GroundingSuite()
+    plan = suite.plan(BenchmarkOptions(suite="grounding", size=size, seed=seed,
+                                       n_objects=(3, 10)), suite.roles(load_vocabulary()))
+    data2img = [s for s in plan if s.task == "data2img"]
+    got = Counter(s.condition for s in data2img)
+    for condition in set(CONDITIONS):
+        expected = len(data2img) * CONDITIONS.count(condition) / len(CONDITIONS)
+        assert abs(got[condition] - expected) <= 1, (condition, got, len(data2img))
+
+
 # ----------------------------------------------------- no text-only shortcut (issue 23)
 
 def test_box_pointers_that_give_answers_away_are_not_planned():

@@ -211,6 +211,22 @@ def preset_bench(tmp_path_factory):
     return out, stats
 
 
+@pytest.mark.parametrize("given, sizes", [
+    ({}, (5500, 5500)),
+    ({"size": 128}, (128, 128)),  # it used to build 5,500 unimodal instances here
+    ({"size": 128, "unimodal_size": 0}, (128, 0)),
+])
+def test_explicit_sizes_override_the_preset_everywhere(given, sizes):
+    from clevrlite.bench.registry import get_suite
+    from clevrlite.vocab import load_vocabulary
+
+    options = BenchmarkOptions.from_preset("mate", **given)
+    suite = get_suite("mate")
+    plan = suite.plan(options, suite.roles(load_vocabulary()))
+    assert (sum(s.split == "cross_modal" for s in plan),
+            sum(s.split == "unimodal" for s in plan)) == sizes
+
+
 def test_preset_mate_scenes_have_mates_unique_colours_and_shape(preset_bench):
     out, stats = preset_bench
     assert stats["preset"] == "mate" and stats["shot_source"] == "same_scene"

@@ -6,8 +6,10 @@ import base64
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,10 +80,15 @@ FunctionLoader.add_constructor("!function", lambda loader, node: ("function",
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_lmms_eval_task_folder_and_hooks(suite, request, tmp_path):
+def test_lmms_eval_task_folder_and_hooks(suite, request, tmp_path, monkeypatch):
     src, _, instances = source(request, suite)
     counts = export(src, "lmms-eval", tmp_path / "tasks")
-    folder = tmp_path / "tasks" / f"clevrlite_{suite}"
+    # the folder moves (it held an absolute path and broke), and runs as the README says:
+    # cd DEST && lmms-eval --include_path clevrlite_<suite> ...
+    shutil.move(tmp_path / "tasks", tmp_path / "moved")
+    monkeypatch.chdir(tmp_path / "moved")
+    assert str(tmp_path) not in "".join(p.read_text() for p in (tmp_path / "moved").rglob("*.yaml"))
+    folder = Path(f"clevrlite_{suite}")
     spec = importlib.util.spec_from_file_location("utils", folder / "utils.py")
     utils = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(utils)
@@ -144,11 +151,16 @@ def test_vlmevalkit_tsv_reads_as_vlmevalkit_reads_it(suite, request, tmp_path):
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_verl_columns_and_reward_as_verl_calls_it(suite, request, tmp_path):
+def test_verl_columns_and_reward_as_verl_calls_it(suite, request, tmp_path, monkeypatch):
+    from clevrlite.export import parquet
+
     src, _, instances = source(request, suite)
-    export(src, "verl", tmp_path / "verl")
+    monkeypatch.setattr(parquet, "ROWS_PER_SHARD", 2)  # splits larger than a shard
+    counts = export(src, "verl", tmp_path / "verl")
     by_id = {i["id"]: i for i in instances}
+    # one file per split, so that data.train_files=DEST/<split>.parquet is the whole split
     files = sorted(str(p) for p in (tmp_path / "verl").glob("*.parquet"))
+    assert files == sorted(str(tmp_path / "verl" / f"{name}.parquet") for name in counts)
     data = datasets.load_dataset("parquet", data_files=files, split="train",
                                  cache_dir=str(tmp_path / "c"))
     assert set(data.column_names) == {"data_source", "prompt", "images", "ability",
@@ -251,11 +263,11 @@ def test_bad_input(mate, tmp_path):
 def test_a_missing_extra_names_the_pip_command(mate, tmp_path, monkeypatch):
     src, _, _ = mate
     monkeypatch.setitem(sys.modules, "datasets", None)
-    with pytest.raises(UsageError, match=r"pip install 'clevrlite\[hf\]'"):
+    with pytest.raises(UsageError, match=r"pip install -e '\.\[hf\]'"):
         export(src, "hf", tmp_path / "h")
     assert not (tmp_path / "h").exists() or not any((tmp_path / "h").iterdir())
     monkeypatch.setitem(sys.modules, "pycocotools", None)
-    with pytest.raises(UsageError, match=r"pip install 'clevrlite\[coco\]'"):
+    with pytest.raises(UsageError, match=r"pip install -e '\.\[coco\]'"):
         export(src, "coco", tmp_path / "c")
     assert os.environ.get("NOTHING", "") == ""
 

@@ -94,9 +94,24 @@ def test_a_killed_actor_has_its_scenes_redone_with_the_same_bytes(tmp_path):
 
 def test_a_failing_scene_is_named(tmp_path):
     options = small(tmp_path / "r", count=2, executor=RAY)
-    options = replace(options, placement=replace(options.placement, n_objects=(400, 400)))
-    with pytest.raises(PlacementError, match="scene 0.*400 objects|400 objects.*scene"):
+    options = replace(options, min_pixels=0, placement=replace(
+        options.placement, n_objects=(40, 40), floor_extent=2.0))
+    with pytest.raises(PlacementError, match="scene 0.*40 objects|40 objects.*scene"):
         render_dataset(options)
+
+
+def test_actors_import_the_installed_package_from_a_clones_parent(tmp_path):
+    """Run where a ``clevrlite/`` folder sits (a clone's parent), every actor imported that
+    folder and failed with ~100 lines of tracebacks."""
+    (tmp_path / "clevrlite").mkdir()
+    (tmp_path / "clevrlite" / "README.md").write_text("a clone")
+    script = Path(sys.executable).with_name("clevrlite")
+    proc = subprocess.run([str(script), "render", "--count", "2", "--width", "96", "--height",
+                           "64", "--min-pixels", "10", "--n-objects", "3", "--workers", "2",
+                           "--executor", "ray", "--quiet", "--out", "out"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(list((tmp_path / "out" / "scenes").glob("*.json"))) == 2
 
 
 def test_ray_address_joins_a_cluster_started_with_ray_start(tmp_path):

@@ -190,13 +190,19 @@ def test_resume_repairs_every_state_a_kill_can_leave(tmp_path, reference_render)
             path.unlink()
     (out / "masks" / f"{stem(11)}.png").unlink()  # a file lost afterwards
     (out / "scenes" / f"{stem(12)}.json").write_text('{"objects": [')  # not valid JSON
+    image = out / "images" / f"{stem(20)}.png"  # cut short (a disk that filled up)
+    image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    mask = out / "masks" / f"{stem(21)}.png"  # one byte flipped inside a chunk
+    data = bytearray(mask.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    mask.write_bytes(bytes(data))
     dead = 2 ** 22 + 1  # above any Linux pid_max: no such process
     for name in (f"images/.{stem(3)}.png.{dead}.part", f"scenes/.{stem(8)}.json.{dead}.part",
                  f".scenes.json.{dead}.part"):
         (out / name).write_bytes(b"\x89PNG truncated")
     proc = invoke(*RENDER[:-1], "--workers", "1", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "rendered 4 scenes (56 kept from before)" in proc.stdout
+    assert "rendered 6 scenes (54 kept from before)" in proc.stdout
     assert_same_tree(out, reference_render)
 
 
@@ -224,6 +230,17 @@ def test_benchmark_killed_then_resumed_equals_an_uninterrupted_run(tmp_path,
     assert proc.returncode == 0, proc.stderr
     for name in ("cross_modal.jsonl", "unimodal.jsonl", "stats.json"):
         assert (out / name).read_bytes() == (reference_benchmark / name).read_bytes(), name
+    assert_same_tree(out, reference_benchmark)
+
+
+def test_benchmark_resume_redoes_a_truncated_image(tmp_path, reference_benchmark):
+    out = tmp_path / "bench"
+    shutil.copytree(reference_benchmark, out)
+    (out / "stats.json").unlink()  # as if killed before the end
+    image = sorted((out / "images").glob("*.png"))[3]
+    image.write_bytes(image.read_bytes()[:100])
+    proc = invoke(*BENCH, "--workers", "1", "--resume", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
     assert_same_tree(out, reference_benchmark)
 
 
