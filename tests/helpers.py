@@ -85,3 +85,18 @@ def tree(root: Path) -> dict[str, bytes]:
 def read_jsonl(path: Path) -> list[dict]:
     """The objects of a JSON-lines file."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def score_json(benchmark: Path, predictions: Path, *args: str) -> dict:
+    """What ``clevrlite score --json`` prints for a predictions file."""
+    ran = invoke("score", "--benchmark", str(benchmark), "--predictions", str(predictions),
+                 "--json", *args)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def write_baseline(benchmark: Path, kind: str, out: Path) -> Path:
+    """A baseline's predictions file (``clevrlite baseline KIND``)."""
+    ran = invoke("baseline", kind, "--benchmark", str(benchmark), "--out", str(out))
+    assert ran.returncode == 0, ran.stderr
+    return out
