@@ -469,6 +469,28 @@ def report_command(benchmark_dir, more, predictions, names, out, overwrite, mode
                        f"(missing ids count as wrong, as score counts them)")
 
 
+@cli.command("human")
+@click.argument("benchmark_dir", type=click.Path(path_type=Path))
+@click.option("--sample", "size", type=int, default=384, show_default=True,
+              help="Instances to answer, stratified by task, object count, cell and condition.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Which sample (the same seed gives the same instances in the same order).")
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the page into (opens from disk: OUT/index.html).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier page in --out.")
+def human_command(benchmark_dir, size, seed, split, out, overwrite) -> None:
+    """Write a page on which a person answers a stratified sample, one instance at a time.
+
+    Its Download button gives a predictions file for `clevrlite score` and `clevrlite report`.
+    """
+    from clevrlite.report.human import build_human
+
+    summary = build_human(benchmark_dir, size, out, seed=seed, split=split, overwrite=overwrite)
+    click.echo(f"wrote sample {summary.sample_id} of {summary.size} instances to "
+               f"{out / 'index.html'} in {summary.seconds:.1f} s")
+
+
 RESUMABLE = ("render", "benchmark", "predict")
 
 
