@@ -185,7 +185,7 @@
 
   function advanceMention() {
     var n = S.items[at].mentions.length;
-    for (var k = 1; k <= n; k++) {
+    for (var k = 0; k < n; k++) {
       var i = (draft.current + k) % n;
       if (draft.types[i] === null || draft.boxes[i] === undefined) { draft.current = i; return; }
     }
