@@ -62,23 +62,27 @@ def instructions(prompt: str) -> str:
     """The prompt's first paragraph, what the task asks, less its sentences about the worked
     examples (the page shows none)."""
     first = prompt.split("\n\n", 1)[0].strip()
-    sentences = re.split(r"(?<=[.;])\s+", first)
+    sentences = re.split(r"(?<=\.)\s+", first)
     return " ".join(s for s in sentences if "example" not in s.lower())
 
 
-def readable(scene_text: str | None) -> str | None:
-    """A JSON scene text with one object per line (the same content, easier for people to
-    read); other formats as they are."""
+def scene_table(scene_text: str | None) -> dict[str, list] | None:
+    """A JSON scene text as a table, each value written as the text writes it (the same
+    content, easier for people to read); None for other formats, shown as they are."""
     if not scene_text:
-        return scene_text
+        return None
     try:
         data = json.loads(scene_text)
     except ValueError:
-        return scene_text
+        return None
     objects = data.get("objects") if isinstance(data, dict) else None
-    if not isinstance(objects, list):
-        return scene_text
-    return "\n".join(json.dumps(obj, ensure_ascii=False) for obj in objects)
+    if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+        return None
+    columns = list(dict.fromkeys(key for obj in objects for key in obj))
+    rows = [["" if key not in obj else obj[key] if isinstance(obj[key], str)
+             else json.dumps(obj[key], ensure_ascii=False) for key in columns]
+            for obj in objects]
+    return {"columns": columns, "rows": rows}
 
 
 def item(inst: dict[str, Any], suite: Suite) -> dict[str, Any]:
@@ -96,7 +100,8 @@ def item(inst: dict[str, Any], suite: Suite) -> dict[str, Any]:
                             "text": text[e["start"]:e["end"]]} for e in inst["entities"]]
     else:
         out["question"] = inst.get("question") or ""
-        out["scene_text"] = readable(inst.get("scene_text"))
+        out["scene_text"] = inst.get("scene_text")
+        out["scene_table"] = scene_table(inst.get("scene_text"))
         if kind == "choice":
             out["choices"] = list(inst["choices"])
     return out

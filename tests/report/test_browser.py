@@ -161,7 +161,8 @@ def test_report_draws_gold_and_predicted_boxes(chrome, grounding, tmp_path):
     while not chrome.find_elements(*by("#detail svg rect")) and time.time() < deadline:
         time.sleep(0.05)
     rects = [[float(r.get_attribute(a)) for a in ("x", "y", "width", "height")]
-             for r in chrome.find_elements(*by("#detail svg rect"))]
+             for r in chrome.find_elements(*by("#detail svg rect"))
+             if r.get_attribute("stroke") != "#fff"]  # the gold box's white underlay
     x1, y1, x2, y2 = boxed["answer"]
     assert rects.count([x1, y1, x2 - x1, y2 - y1]) == 2  # the gold box and the oracle's
     labels = [t.text for t in chrome.find_elements(*by("#detail svg text"))]

@@ -241,7 +241,7 @@
       row.appendChild(sub);
       if (it.null) row.appendChild(nullButton());
       box.appendChild(row);
-      box.appendChild(el("p", {"class": "status"}, draft.box ? "your box: " + JSON.stringify(draft.box)
+      box.appendChild(el("p", {"class": "status"}, draft.box ? "your box: [" + draft.box.join(", ") + "]"
                                                               : "no box drawn yet"));
     } else {
       it.mentions.forEach(function (m, i) {
@@ -280,7 +280,11 @@
 
   function textPanel(it) {
     var box = document.getElementById("text");
+    var answer = document.getElementById("answer");
     box.textContent = "";
+    /* a passage is read before its mentions are grounded; a scene table after the question */
+    if (it.kind === "entities") answer.parentNode.insertBefore(box, answer);
+    else document.getElementById("task").appendChild(box);
     if (it.kind === "entities") {
       box.appendChild(el("h4", {}, "Passage"));
       var pre = el("pre");
@@ -294,10 +298,32 @@
       });
       pre.appendChild(document.createTextNode(it.passage.slice(pos)));
       box.appendChild(pre);
+    } else if (it.scene_table) {
+      box.appendChild(el("h4", {}, "Scene description"));
+      box.appendChild(sceneTable(it.scene_table));
+      var raw = el("details");
+      raw.appendChild(el("summary", {}, "as the model reads it"));
+      raw.appendChild(el("pre", {}, it.scene_text));
+      box.appendChild(raw);
     } else if (it.scene_text) {
       box.appendChild(el("h4", {}, "Scene description"));
       box.appendChild(el("pre", {}, it.scene_text));
     }
+  }
+
+  function sceneTable(scene) {
+    var table = el("table", {"class": "objects"});
+    var head = el("tr");
+    scene.columns.forEach(function (k) { head.appendChild(el("th", {}, k)); });
+    table.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    scene.rows.forEach(function (row) {
+      var tr = el("tr");
+      row.forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    return table;
   }
 
   function refresh() {

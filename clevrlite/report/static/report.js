@@ -285,9 +285,16 @@
       r.setAttribute("x", box[0]); r.setAttribute("y", box[1]);
       r.setAttribute("width", Math.max(0, box[2] - box[0]));
       r.setAttribute("height", Math.max(0, box[3] - box[1]));
-      r.setAttribute("fill", "none"); r.setAttribute("stroke", stroke);
+      r.setAttribute("fill", "none");
+      if (dashed) {  /* gold: dashes over a white line, apart from every model's colour */
+        var under = r.cloneNode();
+        under.setAttribute("stroke", "#fff");
+        under.setAttribute("stroke-width", "3.5");
+        svg.appendChild(under);
+        r.setAttribute("stroke-dasharray", "6 4");
+      }
+      r.setAttribute("stroke", stroke);
       r.setAttribute("stroke-width", dashed ? "2" : "2.5");
-      if (dashed) r.setAttribute("stroke-dasharray", "5 4");
       svg.appendChild(r);
       var t = document.createElementNS(NS, "text");
       /* gold labels go under the box, each model's above it in a lane of its own */
@@ -308,7 +315,7 @@
       });
     });
     d.gold_boxes.forEach(function (b) {
-      draw(b, b[4] === "pointer" ? "#7d5fb2" : "#13a538", true, b[4], -1);
+      draw(b, b[4] === "pointer" ? "#6a3fb0" : "#111", true, b[4], -1);
     });
     return svg;
   }
@@ -360,10 +367,16 @@
       figure.appendChild(imgbox);
       if (d.gold_boxes.length || d.outputs.some(function (o) { return o && o.boxes && o.boxes.length; })) {
         figure.appendChild(el("p", {"class": "legend"},
-          "Dashed: gold boxes (the pointer's in purple); solid: each model's boxes in its colour."));
+          "Dashed black: gold boxes (a box pointer dashed purple); solid: each model's boxes in its colour."));
       }
       top.appendChild(figure);
     }
+    box.appendChild(top);
+    box.appendChild(el("h4", {}, "Gold answer"));
+    box.appendChild(el("pre", {"class": "gold"}, d.gold));
+    box.appendChild(el("h4", {}, "Models"));
+    d.outputs.forEach(function (o, i) { box.appendChild(outputLine(o, i)); });
+    box.appendChild(el("h4", {}, "Instance"));
     var facts = el("table", {"class": "facts"});
     d.facts.forEach(function (f) {
       var tr = el("tr");
@@ -371,12 +384,7 @@
       tr.appendChild(el("td", {}, f[1]));
       facts.appendChild(tr);
     });
-    top.appendChild(facts);
-    box.appendChild(top);
-    box.appendChild(el("h4", {}, "Gold answer"));
-    box.appendChild(el("pre", {"class": "gold"}, d.gold));
-    box.appendChild(el("h4", {}, "Models"));
-    d.outputs.forEach(function (o, i) { box.appendChild(outputLine(o, i)); });
+    box.appendChild(facts);
     var p = d.prompt;
     box.appendChild(el("h4", {}, "Prompt: the question's part"));
     box.appendChild(marked("pre", p.text, p.marks, p.focus, p.text.length));
