@@ -10,7 +10,7 @@ from typing import Any
 
 def static_text(name: str) -> str:
     """A file of the package's static assets."""
-    return files("clevrlite.report").joinpath("static", name).read_text(encoding="utf-8")
+    return files("clevrlite.report.static").joinpath(name).read_text(encoding="utf-8")
 
 
 def json_text(data: Any) -> str:

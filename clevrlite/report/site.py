@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from clevrlite.bench.reader import benchmark_info, load_instances
 from clevrlite.bench.registry import get_suite
+from clevrlite.bench.suite import Suite
 from clevrlite.errors import UsageError
 from clevrlite.fsutil import write_text
 from clevrlite.report.assets import js_data, json_text, static_text
@@ -55,7 +56,7 @@ def linking_key(inst: dict[str, Any]) -> str:
     return "coords" if size is None else str(size)
 
 
-def index_data(instances: Sequence[dict[str, Any]], models: Sequence[Model], suite: Any,
+def index_data(instances: Sequence[dict[str, Any]], models: Sequence[Model], suite: Suite,
                benchmark: dict[str, Any]) -> dict[str, Any]:
     """The browser's index: a row per instance, categorical columns as indices into lists."""
     values: dict[str, dict[str, int]] = {name: {} for name in CODED}

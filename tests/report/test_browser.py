@@ -17,7 +17,6 @@ from clevrlite.bench.registry import get_suite
 from clevrlite.report.human import answer_kind
 from clevrlite.report.identity import fingerprint
 from clevrlite.report.sample import stratified_sample
-from clevrlite.scoring.boxes import iou
 from clevrlite.scoring.evaluate import score
 
 pytestmark = pytest.mark.browser

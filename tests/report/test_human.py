@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error, invoke, read_jsonl, score_json, tree
+from helpers import assert_one_line_error, invoke, score_json, tree
 
 from clevrlite.bench.registry import get_suite
 from clevrlite.report.human import build_human
