@@ -19,6 +19,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_rewards.py
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/legibility.py
+	$(BIN)/python benchmarks/bench_report.py
 
 install: gl-deps $(BIN)/.installed
 

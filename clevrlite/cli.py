@@ -430,6 +430,72 @@ def export_command(source, to, out, split, overwrite) -> None:
     click.echo(f"exported {written} as {to} into {out} in {time.perf_counter() - start:.1f} s")
 
 
+@cli.command("report")
+@click.argument("benchmark_dir", type=click.Path(path_type=Path))
+@click.argument("more", nargs=-1, type=click.Path(path_type=Path), metavar="[FILE]...")
+@click.option("--predictions", "-p", type=click.Path(path_type=Path), multiple=True,
+              help="Predictions file (JSON lines, as `clevrlite score` reads); more files may "
+                   "follow it or repeat the option. A human file from `clevrlite human` is "
+                   "one more model.")
+@click.option("--name", "names", multiple=True, metavar="FILE=LABEL",
+              help="A model's display name [default: the file's stem]; repeat per file.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the site into (opens from disk: OUT/index.html).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier site in --out.")
+@click.option("--mode", type=click.Choice(["lenient", "mate"]), default="lenient",
+              show_default=True, help="Answer parsing, as for `clevrlite score`.")
+@click.option("--box-format", type=click.Choice(["xyxy", "norm1", "norm1000"]), default="xyxy",
+              show_default=True, help="How predicted boxes are written, as for score.")
+@click.option("--iou-rule", type=click.Choice(["ge", "gt"]), default="ge", show_default=True,
+              help="A box is right at IoU >= 0.5 (ge) or > 0.5 (gt), as for score.")
+@click.option("--duplicates", type=click.Choice(["count", "first"]), default="count",
+              show_default=True, help="gmner: every predicted entity counts, or the first.")
+def report_command(benchmark_dir, more, predictions, names, out, overwrite, mode, box_format,
+                   iou_rule, duplicates) -> None:
+    """Write a static site of the scores, curves and every instance of one or more models.
+
+    BENCHMARK_DIR is a folder `clevrlite benchmark` wrote; give predictions files as
+    --predictions A.jsonl [B.jsonl ...]. Open OUT/index.html in a browser (no server needed).
+    """
+    from clevrlite.report.models import ScoreOptions
+    from clevrlite.report.site import build_report
+
+    files = [*predictions, *more]
+    if not files:
+        raise click.UsageError("give at least one predictions file: --predictions A.jsonl")
+    summary = build_report(benchmark_dir, files, out, names=names, overwrite=overwrite,
+                           options=ScoreOptions(mode, box_format, iou_rule, duplicates))
+    click.echo(f"wrote a report of {len(summary.models)} model"
+               f"{'s' if len(summary.models) != 1 else ''} on {summary.instances} instances "
+               f"to {out / 'index.html'} in {summary.seconds:.1f} s")
+    for model in summary.models:
+        if model.partial:
+            click.echo(f"{model.name} is partial: {model.answered} of {model.total} answered "
+                       f"(missing ids count as wrong, as score counts them)")
+
+
+@cli.command("human")
+@click.argument("benchmark_dir", type=click.Path(path_type=Path))
+@click.option("--sample", "size", type=int, default=384, show_default=True,
+              help="Instances to answer, stratified by task, object count, cell and condition.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Which sample (the same seed gives the same instances in the same order).")
+@click.option("--split", default="all", help=SPLIT_HELP.format("all"))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the page into (opens from disk: OUT/index.html).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier page in --out.")
+def human_command(benchmark_dir, size, seed, split, out, overwrite) -> None:
+    """Write a page on which a person answers a stratified sample, one instance at a time.
+
+    Its Download button gives a predictions file for `clevrlite score` and `clevrlite report`.
+    """
+    from clevrlite.report.human import build_human
+
+    summary = build_human(benchmark_dir, size, out, seed=seed, split=split, overwrite=overwrite)
+    click.echo(f"wrote sample {summary.sample_id} of {summary.size} instances to "
+               f"{out / 'index.html'} in {summary.seconds:.1f} s")
+
+
 RESUMABLE = ("render", "benchmark", "predict")
 
 

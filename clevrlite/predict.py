@@ -210,7 +210,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _ask(client: Any, options: PredictOptions, instance: dict[str, Any], health: _Health,
-         source: str | None) -> dict[str, Any]:
+         source: str) -> dict[str, Any]:
     """One instance's predictions line, after retries; raises the last error. A connection
     failure before any request has got through means the endpoint is not there at all."""
     import openai
@@ -230,11 +230,10 @@ def _ask(client: Any, options: PredictOptions, instance: dict[str, Any], health:
                 raise ValueError("the answer has no text content")
             health.answered()
             usage = getattr(response, "usage", None)
-            line = {"id": instance["id"], "prediction": text, "model": options.model,
+            return {"id": instance["id"], "prediction": text, "model": options.model,
                     "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", None),
                               "completion_tokens": getattr(usage, "completion_tokens", None)}
-                    if usage is not None else None}
-            return line if source is None else {**line, "benchmark": source}
+                    if usage is not None else None, "benchmark": source}
         except Exception as exc:  # noqa: BLE001 - every failure is retried or reported
             retry, after = _retryable(exc)
             if isinstance(exc, openai.APIConnectionError) and not isinstance(

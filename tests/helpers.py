@@ -85,3 +85,69 @@ def tree(root: Path) -> dict[str, bytes]:
 def read_jsonl(path: Path) -> list[dict]:
     """The objects of a JSON-lines file."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def score_json(benchmark: Path, predictions: Path, *args: str) -> dict:
+    """What ``clevrlite score --json`` prints for a predictions file."""
+    ran = invoke("score", "--benchmark", str(benchmark), "--predictions", str(predictions),
+                 "--json", *args)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def write_baseline(benchmark: Path, kind: str, out: Path) -> Path:
+    """A baseline's predictions file (``clevrlite baseline KIND``)."""
+    ran = invoke("baseline", kind, "--benchmark", str(benchmark), "--out", str(out))
+    assert ran.returncode == 0, ran.stderr
+    return out
+
+
+CHROMIUM_MISSING = ("Chromium and chromedriver are not installed: "
+                    "apt-get install chromium chromium-driver")
+# Headless Chromium on a closed network: without the background-networking flags it stalls.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    """(browser, driver) executables, or None where either is missing."""
+    import shutil
+
+    browser = next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                    if (found := shutil.which(name))), None)
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def start_chromium(profile: Path, downloads: Path | None = None,
+                   size: tuple[int, int] = (1280, 900)):
+    """Headless Chromium under Selenium with a fresh profile; downloads go to ``downloads``.
+    The caller checks chromium_paths() first (and skips with CHROMIUM_MISSING)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                 f"--window-size={size[0]},{size[1]}"):
+        options.add_argument(flag)
+    if downloads is not None:
+        options.add_experimental_option("prefs", {
+            "download.default_directory": str(downloads), "download.prompt_for_download": False})
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    if downloads is not None:
+        chrome.execute_cdp_cmd("Browser.setDownloadBehavior",
+                               {"behavior": "allow", "downloadPath": str(downloads)})
+    return chrome
+
+
+def wait_ready(chrome, timeout: float = 20) -> float:
+    """Wait until the page marks itself ready (body data-ready); its milliseconds from
+    navigation start to ready."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(chrome, timeout).until(
+        lambda c: c.execute_script("return document.body && document.body.dataset.ready"))
+    return float(chrome.execute_script("return Number(document.body.dataset.readyMs)"))

@@ -48,3 +48,8 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     proc = subprocess.run([str(clevrlite), "baseline", "oracle", "--benchmark", "b", "--out",
                            "o.jsonl"], capture_output=True, text=True, cwd=work)
     assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([str(clevrlite), "report", "b", "-p", "o.jsonl", "--out", "site"],
+                          capture_output=True, text=True, cwd=work)
+    assert proc.returncode == 0, proc.stderr  # the pages' static files are package data
+    assert {p.name for p in (work / "site").iterdir()} >= {"index.html", "report.js",
+                                                            "style.css"}

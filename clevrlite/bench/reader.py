@@ -39,6 +39,7 @@ class BenchmarkInfo:
     height: int = 320
     precision: Any = 2
     coords: str = "centre"  # how its texts show 3d_coords (benchmarks before wave 3: centre)
+    seed: int | None = None
 
 
 def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
@@ -56,21 +57,29 @@ def benchmark_info(benchmark_dir: str | Path) -> BenchmarkInfo:
                          f"clevrlite version")
     return BenchmarkInfo(suite, dict(stats.get("splits") or SPLIT_FILES),
                          int(stats.get("width", 480)), int(stats.get("height", 320)),
-                         stats.get("precision", 2), stats.get("coords", "centre"))
+                         stats.get("precision", 2), stats.get("coords", "centre"),
+                         stats.get("seed"))
 
 
-def fingerprint(benchmark_dir: str | Path) -> str | None:
-    """A short name of the benchmark a predictions file was made for: ``{suite}-seed{seed}-``
-    and 8 hex digits of its manifest's options (the audit flag left out: it changes no
-    instance). Benchmarks built alike are byte-identical, so they share it; None for a folder
-    without a readable manifest (made by hand, or by an old clevrlite)."""
-    try:
-        record = json.loads((Path(benchmark_dir) / "manifest.json").read_text(encoding="utf-8"))
-        options = {k: v for k, v in record["options"].items() if k != "audit"}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode("utf-8")).hexdigest()
-    return f"{options.get('suite', DEFAULT)}-seed{options.get('seed')}-{digest[:8]}"
+def fingerprint(benchmark_dir: str | Path) -> str:
+    """The name of a benchmark that predictions files carry (``baseline``, ``predict`` and the
+    human page write it; ``score`` and ``report`` check it): ``{suite}-seed{seed}-`` and 12 hex
+    digits of the sha256 of its split files (names and bytes, in the order stats.json lists
+    them). A copy, or a rebuild with the same options, has the same; a build that changes any
+    instance has another."""
+    root = Path(benchmark_dir)
+    info = benchmark_info(root)
+    digest = hashlib.sha256()
+    for name, filename in info.splits.items():
+        path = root / filename
+        if not path.is_file():
+            continue
+        digest.update(f"{name}\0{filename}\0".encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    seed = [f"seed{info.seed}"] if info.seed is not None else []
+    return "-".join([info.suite, *seed, digest.hexdigest()[:12]])
 
 
 def load_instances(benchmark_dir: str | Path, split: str = "all") -> dict[str, list[dict]]:

@@ -162,10 +162,8 @@ def baseline_predictions(kind: str, benchmark_dir: str | Path, seed: int = 0,
             value = suite.baseline(kind, inst, rng, context)
             if kind != "oracle":
                 value = round_value(value, _precision(inst))
-            record = {"id": inst["id"], "prediction": _raw_output(value, rng)}
-            if source is not None:
-                record["benchmark"] = source
-            records.append(record)
+            records.append({"id": inst["id"], "prediction": _raw_output(value, rng),
+                            "benchmark": source})
     return records
 
 

@@ -236,15 +236,17 @@ def score(benchmark_dir: str | Path, predictions_path: str | Path, mode: str = "
 
 
 def _refuse_other_benchmark(pred_path: Path, benchmark_dir: str | Path) -> None:
-    """Predictions that name the benchmark they were made for (``baseline`` and ``predict``
-    write its fingerprint on every line) are scored against that benchmark only: another
-    benchmark of the same suite shares the ids but not the answers."""
+    """Predictions that name the benchmark they were made for (``baseline``, ``predict`` and
+    the human page write its fingerprint on every line) are scored against that benchmark
+    only: another benchmark of the same suite shares the ids but not the answers."""
+    named = {str(obj["benchmark"]) for _, obj in json_lines(pred_path) if "benchmark" in obj}
+    if not named:
+        return
     expected = fingerprint(benchmark_dir)
-    named = {obj["benchmark"] for _, obj in json_lines(pred_path) if "benchmark" in obj}
-    others = sorted(str(name) for name in named if name != expected)
-    if expected is not None and others:
-        raise UsageError(f"{str(pred_path)!r} was made for benchmark {others[0]}, not "
-                         f"{expected} ({str(benchmark_dir)!r}); score it against the "
+    others = sorted(named - {expected})
+    if others:
+        raise UsageError(f"{str(pred_path)!r} was made for another benchmark ({others[0]}; "
+                         f"{str(benchmark_dir)!r} is {expected}); score it against the "
                          f"benchmark it came from")
 
 

@@ -211,7 +211,8 @@ def test_output_is_realistic_and_atomic(bench, tmp_path):
     baselines.write_baseline("random", bench, out, split="unimodal")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["random.jsonl"]
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == 120 and all(set(r) == {"id", "prediction"} for r in records)
+    assert len(records) == 120
+    assert all(set(r) == {"id", "prediction", "benchmark"} for r in records)
     assert any(r["prediction"].startswith("The answer is {") for r in records)
     for r in records:
         assert extract_answer(r["prediction"], "mate").ok

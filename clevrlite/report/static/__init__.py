@@ -1,0 +1,1 @@
+"""The report and human pages' own HTML, CSS and JavaScript (package data, no code)."""
