@@ -33,9 +33,9 @@ LIGHT_JITTER = 1.0
 # (name, location, intensity): the key light is directional and shadowed (intensity in lux),
 # fill and back are point lights (intensity in candela, pyrender's units).
 LIGHTS = (
-    ("key", (6.4467, -2.9052, 4.2584), 1.1),
-    ("fill", (-4.6711, -4.0136, 3.0112), 14.0),
-    ("back", (-1.1685, 2.6460, 5.8157), 45.0),
+    ("key", (6.4467, -2.9052, 4.2584), 0.6),
+    ("fill", (-4.6711, -4.0136, 3.0112), 3.0),
+    ("back", (-1.1685, 2.6460, 5.8157), 7.0),
 )
 BASE_FLOOR_EXTENT = 3.0
 # Past CLEVR's 10 objects a scene is crowded (see clevrlite.crowd): objects spread over the

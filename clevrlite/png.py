@@ -1,11 +1,12 @@
-"""PNG encoding of images and masks: one fixed row filter and zlib level 1.
+"""PNG encoding of images and masks: one fixed row filter, and a fast deflate.
 
 Pillow's encoder tries all five PNG row filters on every row to pick one, which costs more
-than the compression itself on our images: it took 5.8 ms for a 480x320 render where this
-takes 2.4 ms, for files within 1% of the same size. Renders are smooth gradients, so the
-"sub" filter (each byte minus the one a pixel to its left) suits them; masks are flat regions,
-so "up" (minus the byte above) with run-length matching suits them. Output is standard PNG
-(8-bit RGB, 8-bit grey, or 16-bit grey), read by any decoder.
+than the compression itself on our images: it took 5.8 ms for a 480x320 render. Renders are
+smooth gradients, so the "sub" filter (each byte minus the one a pixel to its left) suits
+them, and their bytes go to ISA-L's deflate (the isal package) at level 1: 0.4 ms where zlib's
+level 1 took 2.4, for files 5% smaller. Masks are flat regions, so "up" (minus the byte above)
+with zlib's run-length matching suits them (0.3 ms). Output is standard PNG (8-bit RGB,
+8-bit grey, or 16-bit grey) in a standard zlib stream, read by any decoder.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from isal import isal_zlib
 
 COMPRESS_LEVEL = 1  # higher levels cost several times more for files a few percent smaller
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -49,20 +51,22 @@ def encode(array: np.ndarray) -> bytes:
         if array.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {array.shape}")
         rows, depth, colour, step, kind = array.astype(np.uint8, copy=False), 8, _RGB, 3, _SUB
-        strategy = zlib.Z_DEFAULT_STRATEGY
     elif array.ndim == 2:
         wide = array.size and int(array.max()) > 255
         rows = array.astype(">u2" if wide else np.uint8)
         depth, colour, step, kind = (16, _GREY, 2, _UP) if wide else (8, _GREY, 1, _UP)
-        strategy = zlib.Z_RLE
     else:
         raise ValueError(f"expected an image or a mask, got shape {array.shape}")
     height, width = array.shape[:2]
     data = _filtered(np.ascontiguousarray(rows).view(np.uint8).reshape(height, -1), kind, step)
-    packer = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 15, 9, strategy)
+    if colour == _RGB:
+        compressed = isal_zlib.compress(data, COMPRESS_LEVEL)
+    else:
+        packer = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+        compressed = packer.compress(data) + packer.flush()
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (_SIGNATURE + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", packer.compress(data) + packer.flush()) + _chunk(b"IEND", b""))
+    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", compressed)
+            + _chunk(b"IEND", b""))
 
 
 def intact(path: Path) -> bool:

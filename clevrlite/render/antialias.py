@@ -1,10 +1,11 @@
-"""Antialiasing along object silhouettes, guided by the exact instance mask.
+"""Antialiasing along object silhouettes and the edges of the key shadow on the floor.
 
 The colour pass renders one sample per pixel (multisampling costs a software rasterizer a
-third of a frame and cannot resolve an id buffer). Silhouettes are where aliasing shows, and
-the mask says exactly where they are: each pixel on a mask boundary takes a weighted mean of
-itself and its four neighbours, which softens stair-steps the way a box filter would, and
-leaves every other pixel, so interiors and the floor stay exact. Pure numpy.
+third of a frame and cannot resolve an id buffer). Silhouettes and shadow edges are where
+aliasing shows, and the pass says exactly where they are (the instance mask, and the stencil
+that marks the floor in shadow): each pixel on a boundary between two labels takes a weighted
+mean of itself and its four neighbours, which softens stair-steps the way a box filter would,
+and leaves every other pixel, so interiors and the open floor stay exact. Pure numpy.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ def boundary(mask: np.ndarray) -> np.ndarray:
     return edge
 
 
+def edge_labels(mask: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """(H, W) int32 labels whose boundaries are the edges to smooth: the mask ids, and floor
+    pixels in the key shadow as a label of their own."""
+    labels = mask.astype(np.int32)
+    labels[shadow & (mask == 0)] = -1
+    return labels
+
+
 def smooth_edges(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``rgb`` (H, W, 3) uint8 with its silhouette pixels filtered (weights 4 for the pixel,
-    1 for each 4-neighbour, clamped at the image border)."""
+    """``rgb`` (H, W, 3) uint8 with the pixels on ``mask``'s label boundaries filtered
+    (weights 4 for the pixel, 1 for each 4-neighbour, clamped at the image border)."""
     ys, xs = np.nonzero(boundary(mask))
     if not len(ys):
         return rgb

@@ -8,30 +8,33 @@ the light intensities in each scene; DEFAULT_INTENSITIES are the values to recor
 
 from __future__ import annotations
 
-DEFAULT_INTENSITIES = {"key": 1.1, "fill": 14.0, "back": 45.0}
+DEFAULT_INTENSITIES = {"key": 0.6, "fill": 3.0, "back": 7.0}
 
 FLOOR_RGB = (0.6, 0.6, 0.6)  # medium gray, matte
 FLOOR_MIN_HALF_SIZE = 120.0  # world units; the floor also grows with the camera distance
 
-AMBIENT_RGB = (0.07, 0.07, 0.07)  # soft fill that keeps shadows and back sides readable
+AMBIENT_RGB = (0.2, 0.2, 0.2)  # the soft light of the room: Blender's floor needs this much
+OBJECT_AMBIENT = 0.5  # share of it that objects get (their sides face the darker walls)
 
 # Procedural environment seen in reflections (world z up): the floor below the horizon, a
 # brighter sky above; every material reflects it by its Fresnel term (metal: its own colour).
 ENV_GROUND = (0.14, 0.14, 0.14)
-ENV_HORIZON = (0.35, 0.35, 0.36)
-ENV_ZENITH = (1.4, 1.4, 1.42)
+ENV_HORIZON = (0.3, 0.3, 0.3)
+ENV_ZENITH = (0.04, 0.04, 0.04)
 ENV_STRENGTH = 1.0
 ENV_CONTACT = 0.3  # ground reflection brightness where the reflected ray hits the floor at once
 ENV_CONTACT_RANGE = 0.8  # world units along the reflected ray to reach full ground brightness
-ENV_BANDS = 0.4  # +-40% azimuthal variation of the ground reflection: streaks on metal sides
+ENV_BANDS = 0.9  # +-90% azimuthal variation of reflected ground: streaks on metal sides
 ENV_FAR = 0.5  # ground reflection brightness near the horizon (the far floor is darker)
 
 # Clear colour, sRGB-encoded like the final image; only visible if a camera looks above the
 # horizon, so it matches the far floor.
 BACKGROUND_SRGB = (0.47, 0.47, 0.47)
 
+KEY_FALLOFF_SOFTEN = 0.5  # the key falls off as 1 / (d^2 + s^2) from its lamp (see shaders)
 POINT_LIGHT_RADIUS = 3.0  # fill/back fall off as 1 / (d^2 + r^2): soft, like area lights
 HIGHLIGHT_SIZE = 0.3  # apparent size of fill/back lamps in highlights (widens GGX by size/2d)
+HIGHLIGHT_GAIN = 6.0  # lamps seen in metal are this much brighter than their light on it
 KEY_HIGHLIGHT_SPREAD = 0.01  # the same widening for the key light (an angular size)
 
 # Contact darkening of the floor next to objects (clevrlite.render.contact).

@@ -27,7 +27,7 @@ import numpy as np
 from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.render import backend as gl_backend
 from clevrlite.render import look
-from clevrlite.render.antialias import smooth_edges
+from clevrlite.render.antialias import edge_labels, smooth_edges
 from clevrlite.render.contact import darken_contacts
 from clevrlite.scene import Scene
 from clevrlite.vocab import Vocabulary
@@ -106,10 +106,12 @@ class Renderer:
         self._offscreen._platform.make_current()
         node_ids = self._stage.update(scene)
         self._gl.shadow_view = self._stage.shadow_view(scene)
-        rgb, mask, raw_depth = self._gl.color_pass(self._stage.scene, node_ids)
+        self._gl.key_direction = self._stage.key_direction()
+        self._gl.key_lamp = self._stage.key_lamp(scene.lights)
+        rgb, mask, raw_depth, shadow = self._gl.color_pass(self._stage.scene, node_ids)
         middle = time.perf_counter()
         rgb = darken_contacts(rgb, mask, scene.camera, *self._stage.occluders)
-        result = RenderResult(rgb=smooth_edges(rgb, mask), mask=mask,
+        result = RenderResult(rgb=smooth_edges(rgb, edge_labels(mask, shadow)), mask=mask,
                               depth=self._linear_depth(raw_depth))
         self.last_timings = {"render": middle - start,
                              "finish": time.perf_counter() - middle}

@@ -10,10 +10,10 @@ the CLEVR look:
   hemispherical ambient, so metal shows its colour, a horizon, streaks and dark contact
   reflections (pyrender has no environment light, and plain metal renders almost black);
 - highlights: GGX widened a little per light, like CLEVR's small area lamps;
-- the key light's shadow is read with hardware-filtered compares (a sampler2DShadow, see
-  passes.ShadowTexture): one read on the floor (its edge at its sharpest), four spread reads
-  with a normal offset on objects (a soft penumbra, no acne), and no shadow outside the
-  fitted shadow frustum;
+- the key light's shadow on objects is read with hardware-filtered compares (a
+  sampler2DShadow, see passes.ShadowTexture): on rubber four spread reads with a normal offset (a soft
+  penumbra, no acne), and no shadow outside the fitted shadow frustum; on the floor it comes
+  from the stencil (the casters flattened along the light), so it needs no read at all;
 - point lights fall off as 1 / (d^2 + r^2), like lamps of radius r, so fill and back lights
   leave no hot spots on the floor;
 - primitives without normals (only the floor) compile to a cheap matte, upward-facing variant;
@@ -35,7 +35,7 @@ from pyrender.shader_program import ShaderProgramCache
 
 from clevrlite.render import look
 
-NEIGHBOURS = 4  # other objects a metal object reflects: those that look largest from it
+NEIGHBOURS = 3  # other objects a metal object reflects: those that look largest from it
 
 _VERTEX = """
 layout(location = 0) in vec3 position;
@@ -97,6 +97,8 @@ uniform int n_directional_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 uniform vec2 object_id;  // the mask id's low and high byte, over 255
+uniform float key_lit;  // floor: 1 where the key light reaches it, 0 in its shadow (stencil)
+uniform vec4 key_lamp;  // the key light's position, and its squared distance to the origin
 
 // A metal object and its neighbours as analytic proxies (clevrlite.meshes.Proxy), set per
 // node: index 0 is the object itself (for its contact darkening on the floor it mirrors),
@@ -171,9 +173,14 @@ vec3 key_direction()
     return -normalize(directional_lights[0].direction);
 }
 
-vec3 key_radiance()
+vec3 key_radiance(vec3 p)
 {
-    return directional_lights[0].color * directional_lights[0].intensity;
+    // The key shines in parallel (its shadows are a directional light's), but it falls off
+    // like the lamp it is, from its position: as bright as its intensity at the origin,
+    // brighter on the floor in front of it, dimmer behind (CLEVR's floor gradient).
+    vec3 to_lamp = key_lamp.xyz - p;
+    return directional_lights[0].color * directional_lights[0].intensity
+           * ((key_lamp.w + KEY_FALLOFF_SOFTEN2) / (dot(to_lamp, to_lamp) + KEY_FALLOFF_SOFTEN2));
 }
 
 vec3 point_radiance(int i, vec3 p, out vec3 l, out float d)
@@ -251,19 +258,16 @@ float proxy_distance(Proxy pr, vec3 p, out vec3 normal)
 
 float floor_openness(vec3 p)
 {
-    // Share of light the floor keeps at p next to the objects: clevrlite.render.contact's
-    // formula (which darkens the floor seen directly), here for the floor seen in metal.
-    float open = 1.0;
-    for (int i = 0; i <= NEIGHBOURS; i++) {
-        vec4 pose = proxy_pose[i];
-        vec3 to = pose.xyz - p;
-        float inv = inversesqrt(dot(to, to));
-        float radius = CONTACT_REACH * proxy_form[i].w * pose.w;
-        float share = radius * radius * to.z * inv * inv * inv;
-        open *= 1.0 - CONTACT_STRENGTH / (1.0 - CONTACT_CUTOFF)
-                    * clamp(share - CONTACT_CUTOFF, 0.0, 1.0 - CONTACT_CUTOFF);
-    }
-    return open;
+    // Share of light the floor keeps at p next to the metal object itself (proxy 0, the
+    // contact darkening its reflection shows at its base): clevrlite.render.contact's
+    // formula, which darkens the floor seen directly next to every object.
+    vec4 pose = proxy_pose[0];
+    vec3 to = pose.xyz - p;
+    float inv = inversesqrt(dot(to, to));
+    float radius = CONTACT_REACH * proxy_form[0].w * pose.w;
+    float share = radius * radius * to.z * inv * inv * inv;
+    return 1.0 - CONTACT_STRENGTH / (1.0 - CONTACT_CUTOFF)
+                 * clamp(share - CONTACT_CUTOFF, 0.0, 1.0 - CONTACT_CUTOFF);
 }
 
 vec3 floor_radiance(vec3 p, float key_visible)
@@ -271,7 +275,7 @@ vec3 floor_radiance(vec3 p, float key_visible)
     // The matte floor at point p (z = 0), lit by every light (contact darkening not included).
     vec3 light = vec3(0.0);
     if (n_directional_lights > 0) {
-        light += key_visible * max(key_direction().z, 0.0) * key_radiance();
+        light += key_visible * max(key_direction().z, 0.0) * key_radiance(p);
     }
     for (int i = 0; i < n_point_lights; i++) {
         vec3 l;
@@ -314,7 +318,9 @@ vec3 traced_environment(vec3 p, vec3 r, float roughness)
     float blur = 0.04 + 0.6 * roughness * roughness;
     float t_floor = r.z < -1e-4 ? p.z / -r.z : 1e6;
     vec3 hit = p + r * min(t_floor, 1e3);
-    vec3 ground = floor_radiance(hit, key_visibility(hit)) * floor_openness(hit);
+    vec2 d = r.xy * inversesqrt(max(dot(r.xy, r.xy), 1e-8));
+    vec3 ground = floor_radiance(hit, key_visibility(hit)) * floor_openness(hit)
+                * (1.0 + ENV_BANDS * (d.x * d.x - d.y * d.y));
     vec3 sky = mix(ENV_HORIZON, ENV_ZENITH, sqrt(clamp(r.z, 0.0, 1.0)));
     vec3 behind = mix(ground, sky, smoothstep(-blur, blur, r.z));
     vec3 seen = vec3(0.0);
@@ -346,7 +352,8 @@ vec3 traced_environment(vec3 p, vec3 r, float roughness)
     return mix(seen / max(weights, 1e-6), behind, clear);
 }
 
-vec3 brdf(vec3 n, vec3 v, vec3 l, vec3 c_diff, vec3 f0, float a, float k, float widen)
+vec3 brdf(vec3 n, vec3 v, vec3 l, vec3 c_diff, vec3 f0, float a, float k, float widen,
+          float gain)
 {
     // GGX with Smith-Schlick visibility; ``widen`` grows the lobe like a light of finite size
     // (energy kept by the (a / a')^2 factor), so highlights look like CLEVR's area lamps.
@@ -362,7 +369,8 @@ vec3 brdf(vec3 n, vec3 v, vec3 l, vec3 c_diff, vec3 f0, float a, float k, float 
     float q = nh * nh * (a2 - 1.0) + 1.0;
     float distribution = a * a / (PI * q * q);
     float visibility = 0.25 / ((nl * (1.0 - k) + k) * (nv * (1.0 - k) + k));
-    return nl * ((1.0 - fresnel) * c_diff / PI + fresnel * (distribution * visibility));
+    return nl * ((1.0 - fresnel) * c_diff / PI
+                 + fresnel * (gain * distribution * visibility));
 }
 
 void main()
@@ -376,6 +384,7 @@ void main()
     vec3 f0 = mix(vec3(0.04), base, metallic);
     vec3 n = normalize(frag_normal);
     vec3 v = normalize(cam_pos - frag_position);
+    float gain = mix(1.0, HIGHLIGHT_GAIN, metallic);  // metal shows the lamps brighter
 
     vec3 color = vec3(0.0);
     if (n_directional_lights > 0) {
@@ -384,18 +393,23 @@ void main()
         mat4 m = directional_lights[0].light_matrix;
         float texel = 2.0 / (length(vec3(m[0][0], m[1][0], m[2][0]))
                              * float(textureSize(directional_lights[0].shadow_map, 0).x));
-        float visible = key_visibility_soft(frag_position + n * (SHADOW_NORMAL_OFFSET * texel));
+        vec3 lookup = frag_position + n * (SHADOW_NORMAL_OFFSET * texel);
+#ifdef MIRROR
+        float visible = key_visibility(lookup);  // metal shows the key only as a highlight
+#else
+        float visible = key_visibility_soft(lookup);
+#endif
 #else
         float visible = 1.0;
 #endif
-        color += visible * key_radiance()
-               * brdf(n, v, key_direction(), c_diff, f0, a, k, KEY_LIGHT_SPREAD);
+        color += visible * key_radiance(frag_position)
+               * brdf(n, v, key_direction(), c_diff, f0, a, k, KEY_LIGHT_SPREAD, gain);
     }
     for (int i = 0; i < n_point_lights; i++) {
         vec3 l;
         float d;
         vec3 radiance = point_radiance(i, frag_position, l, d);
-        color += radiance * brdf(n, v, l, c_diff, f0, a, k, POINT_LIGHT_SPREAD / d);
+        color += radiance * brdf(n, v, l, c_diff, f0, a, k, POINT_LIGHT_SPREAD / d, gain);
     }
 
     float nv = clamp(dot(n, v), 0.0, 1.0);
@@ -408,7 +422,7 @@ void main()
 #else
     vec3 seen = environment(r, roughness);
 #endif
-    color += c_diff * ambient_light * (0.8 + 0.2 * n.z)
+    color += c_diff * ambient_light * (OBJECT_AMBIENT * (0.8 + 0.2 * n.z))
            + seen * fresnel * (ENV_STRENGTH * (1.0 - 0.5 * roughness));
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
     frag_id = vec4(object_id, 0.0, 0.0);
@@ -416,9 +430,10 @@ void main()
 #else
 void main()
 {
-    // One filtered shadow read: the floor shows the key shadow's edge at its sharpest, and
-    // it is most of the image, so each read costs (about 1 ms a frame on llvmpipe).
-    vec3 color = floor_radiance(frag_position, key_visibility(frag_position));
+    // No shadow-map read: the floor is drawn twice, where the stencil says the key light
+    // reaches it and where it does not (passes.PassRenderer._floor_shadows), so its key
+    // shadow is exact and the floor, most of the image, costs no texture read.
+    vec3 color = floor_radiance(frag_position, key_lit);
 #ifdef FLOOR_GREY
     // Grey floor, ambient and (white) lights: one channel to encode, not three.
     frag_color = vec4(vec3(pow(clamp(color.g, 0.0, 1.0), 1.0 / 2.2)), 1.0);
@@ -447,8 +462,11 @@ def _constants() -> dict[str, str]:
         "ENV_BANDS": f"{look.ENV_BANDS:.5f}",
         "ENV_CONTACT_RANGE": f"{look.ENV_CONTACT_RANGE:.5f}",
         "POINT_LIGHT_RADIUS2": f"{look.POINT_LIGHT_RADIUS ** 2:.5f}",
+        "KEY_FALLOFF_SOFTEN2": f"{look.KEY_FALLOFF_SOFTEN ** 2:.5f}",
         "POINT_LIGHT_SPREAD": f"{look.HIGHLIGHT_SIZE / 2.0:.5f}",
         "KEY_LIGHT_SPREAD": f"{look.KEY_HIGHLIGHT_SPREAD:.5f}",
+        "HIGHLIGHT_GAIN": f"{look.HIGHLIGHT_GAIN:.5f}",
+        "OBJECT_AMBIENT": f"{look.OBJECT_AMBIENT:.5f}",
         "SHADOW_SOFTNESS": f"{look.SHADOW_SOFTNESS:.5f}",
         "SHADOW_NORMAL_OFFSET": f"{look.SHADOW_NORMAL_OFFSET:.5f}",
         "SHADOW_BIAS": f"{look.SHADOW_BIAS:.7f}",

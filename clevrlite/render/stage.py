@@ -105,13 +105,17 @@ def proxy_lighting(centre: np.ndarray, metallic: float, lights: Sequence[Light],
     sources = []
     if key is not None:
         direction = np.asarray(key.location, float)
-        sources.append((direction / max(np.linalg.norm(direction), 1e-9), key.intensity))
+        soften = look.KEY_FALLOFF_SOFTEN ** 2
+        falloff = ((float(direction @ direction) + soften)
+                   / (float(np.sum(np.square(direction - centre))) + soften))
+        sources.append((direction / max(np.linalg.norm(direction), 1e-9),
+                        key.intensity * falloff))
     for light in points:
         offset = np.asarray(light.location, float) - centre
         d2 = float(offset @ offset)
         sources.append((offset / max(math.sqrt(d2), 1e-9),
                         light.intensity / (d2 + look.POINT_LIGHT_RADIUS ** 2)))
-    ambient = float(np.mean(look.AMBIENT_RGB))
+    ambient = float(np.mean(look.AMBIENT_RGB)) * look.OBJECT_AMBIENT
     a = 0.96 / math.pi * sum(0.25 * radiance for _, radiance in sources) + 0.8 * ambient
     b = 0.96 / math.pi * sum((0.5 * radiance * direction for direction, radiance in sources),
                              np.zeros(3))
@@ -265,6 +269,19 @@ class Stage:
         for name, values in zip(PROXY_UNIFORMS, self._neighbours[node]):
             GL.glUniform4fv(cached_uniform_location(program._program_id, name),
                             NEIGHBOURS + 1, values)
+
+    @staticmethod
+    def key_lamp(lights: Sequence[Light]) -> np.ndarray:
+        """The key light's position and squared distance to the origin (its falloff)."""
+        key, _ = split_lights(lights)
+        location = np.asarray(key.location if key is not None else (0.0, 0.0, 1.0), np.float32)
+        return np.append(location, max(float(location @ location), 1e-6)).astype(np.float32)
+
+    def key_direction(self) -> np.ndarray | None:
+        """The direction the key light shines (unit), or None when it is off."""
+        if self.key.intensity <= 0.0:
+            return None
+        return -self.scene.get_pose(self.key_node)[:3, 2]
 
     def shadow_view(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         """The key light's shadow matrices for ``scene`` (call after update)."""
