@@ -57,7 +57,21 @@ def encode(array: np.ndarray) -> bytes:
         strategy = zlib.Z_RLE
     else:
         raise ValueError(f"expected an image or a mask, got shape {array.shape}")
-    height, width = array.shape[:2]
+    return _png(rows, depth, colour, step, kind, strategy)
+
+
+def encode_smooth16(array: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W) array as 16-bit grey whatever its values (0 to 65535), with the
+    "sub" filter: for smooth fields such as depth maps, whose rows change slowly."""
+    if array.ndim != 2:
+        raise ValueError(f"expected an (H, W) array, got shape {array.shape}")
+    return _png(array.astype(">u2"), 16, _GREY, 2, _SUB, zlib.Z_DEFAULT_STRATEGY)
+
+
+def _png(rows: np.ndarray, depth: int, colour: int, step: int, kind: int,
+         strategy: int) -> bytes:
+    """The PNG stream of ``rows`` (H, W) or (H, W, 3), already in the sample type."""
+    height, width = rows.shape[:2]
     data = _filtered(np.ascontiguousarray(rows).view(np.uint8).reshape(height, -1), kind, step)
     packer = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 15, 9, strategy)
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
