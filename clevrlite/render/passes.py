@@ -10,7 +10,9 @@ Changes from pyrender's defaults, each for speed on a software rasterizer or for
   same rasterization as the image and is exact by construction; no multisampling (edges are
   smoothed afterwards along mask boundaries, clevrlite.render.antialias); nodes drawn front
   to back so hidden fragments are never shaded; light uniforms set once per program rather
-  than per primitive; colour, ids and raw depth read back without pyrender's conversions.
+  than per primitive; colour, ids and raw depth read back without pyrender's conversions;
+- on request (``normals``), a third attachment with each pixel's camera-space normal, from the
+  same rasterization; without it the programs and framebuffer are exactly the two-output ones.
 These override private pyrender methods (checked against scikit-robot-pyrender 0.1.50).
 This module imports pyrender, so import it only after backend.load_pyrender().
 """
@@ -54,12 +56,15 @@ class ShadowTexture(Texture):
 
 
 class PassRenderer(PyrenderRenderer):
-    """A pyrender Renderer with fitted shadows and one colour pass that also writes ids."""
+    """A pyrender Renderer with fitted shadows and one colour pass that also writes ids
+    (and, with ``normals``, camera-space normals)."""
 
     def __init__(self, width: int, height: int, shadow_size: int,
-                 defines: dict[str, Any] | None = None) -> None:
+                 defines: dict[str, Any] | None = None, normals: bool = False) -> None:
         super().__init__(width, height)
-        self._program_cache = ClevrProgramCache(defines)
+        self.normals = normals
+        self._program_cache = ClevrProgramCache({**(defines or {}),
+                                                 **({"NORMALS_OUT": 1} if normals else {})})
         self.shadow_size = shadow_size
         self.shadow_view: tuple[np.ndarray, np.ndarray] = (np.eye(4), np.eye(4))
         self.receivers_only: list[Any] = []
@@ -67,11 +72,13 @@ class PassRenderer(PyrenderRenderer):
         self.per_node: Callable[[Any, Any], None] | None = None  # more uniforms per node
         self._lit_programs: set[int] = set()
         self._id_buffer: int | None = None
+        self._normal_buffer: int | None = None
 
     def color_pass(self, scene: Any, node_ids: dict[Any, int],
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Shadow map, then colour and ids: (H, W, 3) uint8 sRGB, (H, W) uint16 mask ids,
-        (H, W) float32 raw [0, 1] depth."""
+        (H, W) float32 raw [0, 1] depth, and with ``normals`` the (H, W, 3) uint8 camera-space
+        normals as round((n + 1) / 2 * 255), 0 where nothing was drawn (else None)."""
         self.node_ids = node_ids
         self._lit_programs.clear()
         return self.render(scene, COLOR_FLAGS)
@@ -138,7 +145,11 @@ class PassRenderer(PyrenderRenderer):
     def _configure_forward_pass_viewport(self, flags: int) -> None:
         self._configure_main_framebuffer()
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
+        if self.normals:
+            GL.glDrawBuffers(3, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1,
+                                 GL.GL_COLOR_ATTACHMENT2])
+        else:
+            GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
         GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
@@ -150,7 +161,8 @@ class PassRenderer(PyrenderRenderer):
         if self._main_fb is not None and self._main_fb_dims == size:
             return
         self._delete_main_framebuffer()
-        self._main_fb, self._main_cb, self._id_buffer, self._main_db = _framebuffer(*size)
+        (self._main_fb, self._main_cb, self._id_buffer, self._main_db,
+         self._normal_buffer) = _framebuffer(*size, normals=self.normals)
         self._main_fb_ms, self._main_cb_ms, self._main_db_ms = (
             self._main_fb, self._main_cb, self._main_db)
         self._main_fb_dims = size
@@ -158,13 +170,17 @@ class PassRenderer(PyrenderRenderer):
     def _delete_main_framebuffer(self) -> None:
         if self._main_fb is not None:
             GL.glDeleteFramebuffers(1, [self._main_fb])
-            GL.glDeleteRenderbuffers(3, [self._main_cb, self._id_buffer, self._main_db])
+            buffers = [self._main_cb, self._id_buffer, self._main_db]
+            if self._normal_buffer is not None:
+                buffers.append(self._normal_buffer)
+            GL.glDeleteRenderbuffers(len(buffers), buffers)
         self._main_fb = self._main_cb = self._main_db = self._id_buffer = None
+        self._normal_buffer = None
         self._main_fb_ms = self._main_cb_ms = self._main_db_ms = None
         self._main_fb_dims = (None, None)
 
     def _read_main_framebuffer(self, scene: Any, flags: int,
-                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         width, height = self._main_fb_dims
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
@@ -179,28 +195,45 @@ class PassRenderer(PyrenderRenderer):
         ids = np.where(coded < 0x10000, coded, 0).astype(np.uint16)
         depth = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT,
                                               GL.GL_FLOAT), np.float32)
+        normals = None
+        if self.normals:
+            GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT2)
+            coded_normals = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_RGB,
+                                                          GL.GL_UNSIGNED_BYTE), np.uint8)
+            # The clear leaves the background colour there; nothing drawn reads as 0.
+            normals = np.where((depth < 1.0)[:, None], coded_normals.reshape(-1, 3), 0)
+            normals = np.ascontiguousarray(normals.astype(np.uint8).reshape(height, width,
+                                                                            3)[::-1])
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         return (np.ascontiguousarray(color.reshape(height, width, 3)[::-1]),
                 np.ascontiguousarray(ids.reshape(height, width)[::-1]),
-                np.ascontiguousarray(depth.reshape(height, width)[::-1]))
+                np.ascontiguousarray(depth.reshape(height, width)[::-1]), normals)
 
 
-def _framebuffer(width: int, height: int) -> tuple[int, int, int, int]:
-    """A framebuffer with RGBA8 colour, RGBA8 id and 24-bit depth renderbuffers."""
+def _framebuffer(width: int, height: int, normals: bool = False,
+                 ) -> tuple[int, int, int, int, int | None]:
+    """A framebuffer with RGBA8 colour, RGBA8 id and 24-bit depth renderbuffers, and with
+    ``normals`` an RGBA8 normal one (attachment 2); the last is None without it."""
     limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
     if max(width, height) > limit:
         raise ClevrliteError(f"a {width}x{height} image exceeds this GL driver's largest side "
                              f"of {limit} pixels; render smaller images")
     color, ids, depth = GL.glGenRenderbuffers(3)
-    for buf, fmt in ((color, GL.GL_RGBA8), (ids, GL.GL_RGBA8), (depth, GL.GL_DEPTH_COMPONENT24)):
+    attachments = [(GL.GL_COLOR_ATTACHMENT0, color, GL.GL_RGBA8),
+                   (GL.GL_COLOR_ATTACHMENT1, ids, GL.GL_RGBA8),
+                   (GL.GL_DEPTH_ATTACHMENT, depth, GL.GL_DEPTH_COMPONENT24)]
+    normal = None
+    if normals:
+        normal = int(GL.glGenRenderbuffers(1))
+        attachments.append((GL.GL_COLOR_ATTACHMENT2, normal, GL.GL_RGBA8))
+    for _, buf, fmt in attachments:
         GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
         GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
     fb = GL.glGenFramebuffers(1)
     GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
-    for attachment, buf in ((GL.GL_COLOR_ATTACHMENT0, color), (GL.GL_COLOR_ATTACHMENT1, ids),
-                            (GL.GL_DEPTH_ATTACHMENT, depth)):
+    for attachment, buf, _ in attachments:
         GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buf)
     status = GL.glCheckFramebufferStatus(GL.GL_DRAW_FRAMEBUFFER)
     if status != GL.GL_FRAMEBUFFER_COMPLETE:
         raise ClevrliteError(f"offscreen framebuffer incomplete (status {status:#x})")
-    return int(fb), int(color), int(ids), int(depth)
+    return int(fb), int(color), int(ids), int(depth), normal
