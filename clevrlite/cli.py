@@ -64,6 +64,26 @@ class FormatList(click.ParamType):
         return items
 
 
+class PassList(click.ParamType):
+    """A comma-separated subset of the extra passes (clevrlite.maps.PASSES), or 'none'."""
+
+    name = "LIST"
+
+    def convert(self, value, param, ctx):
+        from clevrlite.maps import PASSES
+
+        if isinstance(value, tuple):
+            return value
+        items = [v.strip() for v in str(value).split(",") if v.strip()]
+        if items == ["none"]:
+            return ()
+        bad = [v for v in items if v not in PASSES]
+        if bad:
+            self.fail(f"unknown pass {bad[0]!r}; use a comma-separated list of "
+                      f"{','.join(PASSES)} (or 'none')", param, ctx)
+        return tuple(name for name in PASSES if name in items)
+
+
 def _workers(value: int | None) -> int:
     """--workers as given (0 and below are refused later, by name), else the CPU count."""
     return value if value is not None else os.cpu_count() or 1
@@ -134,11 +154,20 @@ def cli() -> None:
 @click.option("--split", default="new", show_default=True, help="Split name in file names.")
 @click.option("--floor-extent", type=float, default=None,
               help="Half-size of the floor square [default: 3, growing past 10 objects].")
+@click.option("--passes", type=PassList(), default="none", show_default=True,
+              help="Extra images per view: depth (16-bit PNG, camera z in units of the scene "
+                   "JSON's depth_scale metres) and normals (camera space), comma-separated.")
+@click.option("--views", type=int, default=1, show_default=True,
+              help="Cameras per scene, each with its own image, mask and annotations; view 0 "
+                   "is the scene's own camera.")
+@click.option("--view-ring", is_flag=True,
+              help="Place views evenly around the scene (view 0 turned about the vertical "
+                   "axis) instead of CLEVR's camera jitter.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @run_options
 def render(n_objects, count, out, seed, width, height, formats, workers, backend, properties,
-           resume, min_pixels, start_index, prefix, split, floor_extent, quiet, overwrite,
-           executor, ray_address, gpus_per_worker, gpus) -> None:
+           resume, min_pixels, start_index, prefix, split, floor_extent, passes, views,
+           view_ring, quiet, overwrite, executor, ray_address, gpus_per_worker, gpus) -> None:
     """Render CLEVR-style scenes with masks, scene JSON and text serializations."""
     from clevrlite.runs.dataset import RenderOptions, render_dataset
     from clevrlite.placement import PlacementOptions
@@ -151,8 +180,8 @@ def render(n_objects, count, out, seed, width, height, formats, workers, backend
                                    floor_extent=floor_extent, split=split, prefix=prefix),
         formats=_formats(formats), workers=_workers(workers), backend=backend,
         properties=str(properties) if properties else None, resume=resume,
-        min_pixels=min_pixels, overwrite=overwrite,
-        executor=_executor(executor, ray_address, gpus_per_worker, gpus))
+        min_pixels=min_pixels, overwrite=overwrite, passes=passes, views=views,
+        view_ring=view_ring, executor=_executor(executor, ray_address, gpus_per_worker, gpus))
     start = time.perf_counter()
     summary = render_dataset(options, progress=not quiet and sys.stderr.isatty(),
                              log=lambda line: click.echo(line, err=True))

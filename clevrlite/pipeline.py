@@ -1,7 +1,8 @@
 """The scene pipeline: one finished scene from (seed, index, options).
 
 Sample attributes (a caller may constrain them), place the objects, render, annotate from the
-mask, and place again while an object shows too few pixels. Render runs (clevrlite.runs) and
+mask, and place again while an object shows too few pixels; then, for render runs with
+``--views``, render the finished scene from more cameras. Render runs (clevrlite.runs) and
 benchmark builds (clevrlite.bench) both make their scenes here; it is the one module outside
 clevrlite.render that touches the renderer.
 """
@@ -14,10 +15,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from clevrlite.annotate import annotate, smallest_visible
+from clevrlite.annotate import annotate, seen_objects, smallest_visible
 from clevrlite.errors import PlacementError
 from clevrlite.placement import PlacementOptions, place, sample_unplaced, scene_rng
-from clevrlite.scene import Scene, SceneObject
+from clevrlite.scene import Camera, Scene, SceneObject, View
 from clevrlite.vocab import Vocabulary
 
 # Seconds one scene may spend on placing and re-placing before the run stops with an error.
@@ -28,14 +29,16 @@ class SceneMaker:
     """Makes finished scenes in one process: sampled, placed, rendered, annotated, visible."""
 
     def __init__(self, vocab: Vocabulary, placement: PlacementOptions, backend: str = "auto",
-                 min_pixels: int = 200, max_visibility_tries: int = 50) -> None:
+                 min_pixels: int = 200, max_visibility_tries: int = 50,
+                 normals: bool = False) -> None:
         from clevrlite.render import Renderer  # GL is only touched once a maker exists
 
         self.vocab = vocab
         self.placement = placement
         self.min_pixels = min_pixels
         self.max_visibility_tries = max_visibility_tries
-        self.renderer = Renderer(placement.width, placement.height, vocab, backend=backend)
+        self.renderer = Renderer(placement.width, placement.height, vocab, backend=backend,
+                                 normals=normals)
         self.timings: dict[str, float] = {}
 
     def close(self) -> None:
@@ -90,6 +93,18 @@ class SceneMaker:
             f"{self.min_pixels} pixels in {self.max_visibility_tries} placements at "
             f"{placement.width}x{placement.height}; lower --min-pixels, use fewer "
             f"objects or a larger image")
+
+    def view(self, scene: Scene, index: int, camera: Camera) -> tuple[View, Any]:
+        """View ``index`` of a finished scene, seen through ``camera``: what it shows of each
+        object, and the render. The scene is not changed; no visibility rule applies (an
+        object may be hidden or out of frame in this view)."""
+        result = self.renderer.render(replace(scene, camera=camera))
+        for stage, secs in self.renderer.last_timings.items():
+            self.timings[stage] = self.timings.get(stage, 0.0) + secs
+        t = time.perf_counter()
+        view = View(index, camera, seen_objects(camera, scene.objects, result.mask))
+        self._timed("annotate", t)
+        return view, result
 
 
 def gl_report(backend: str = "auto") -> dict[str, Any]:

@@ -29,6 +29,7 @@ from clevrlite.vocab import Vocabulary
 CAMERA_LOCATION = (7.4811, -6.5076, 5.3437)
 CAMERA_HFOV_DEG = 49.13  # 35 mm lens on a 32 mm sensor
 CAMERA_JITTER = 0.5
+VIEW_STREAM = 1  # spawn key of the views' generators (view_rng)
 LIGHT_JITTER = 1.0
 # (name, location, intensity): the key light is directional and shadowed (intensity in lux),
 # fill and back are point lights (intensity in candela, pyrender's units).
@@ -84,6 +85,37 @@ def scene_rng(seed: int, index: int, stream: int | None = None) -> np.random.Gen
     """
     entropy = [seed, index] if stream is None else [seed, index, stream]
     return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def view_rng(seed: int, index: int, view: int) -> np.random.Generator:
+    """The generator of view ``view`` of scene ``index``: independent of the scene's own
+    (scene_rng), so extra views leave the scene and view 0 unchanged."""
+    return np.random.default_rng(np.random.SeedSequence([seed, index],
+                                                        spawn_key=(VIEW_STREAM, view)))
+
+
+def view_cameras(scene: Scene, count: int, options: PlacementOptions, ring: bool = False,
+                 ) -> list[Camera]:
+    """``count`` cameras on ``scene``, view 0 being its own.
+
+    Views 1.. stand where CLEVR's jitter puts a camera (its default position for the scene's
+    object count, U(-0.5, 0.5) per axis, each view from view_rng); with ``ring``, they are view
+    0's camera turned about the vertical axis through its look-at point by k * 360 / count
+    degrees, so all stand evenly around the scene at view 0's distance and height.
+    """
+    cameras = [scene.camera]
+    cam = scene.camera
+    zoom = zoom_for(len(scene.objects), spread_for(len(scene.objects), options))
+    centre = np.asarray(cam.look_at, float)
+    for view in range(1, count):
+        if ring:
+            turned = _turn(2.0 * math.pi * view / count) @ (np.asarray(cam.location) - centre)
+            location = tuple(float(c) for c in turned + centre)
+        else:
+            location = _jitter(view_rng(scene.seed, scene.index, view), CAMERA_LOCATION,
+                               CAMERA_JITTER, zoom)
+        cameras.append(Camera(location, cam.look_at, cam.hfov_deg, cam.width, cam.height))
+    return cameras
 
 
 def crowded(n_objects: int) -> bool:

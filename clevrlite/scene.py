@@ -111,8 +111,55 @@ class Light:
 
 
 @dataclass
+class ObjectView:
+    """What one view shows of one object: projected centre, box and visible pixels."""
+
+    pixel_coords: Vec3
+    bbox: tuple[int, int, int, int] | None
+    visible_pixels: int
+
+
+@dataclass
+class View:
+    """One camera on a scene (``render --views``) and what it shows of each object, in the
+    scene's object order; view 0 is the scene's own camera. ``depth_scale`` (metres per unit
+    of the depth PNG) is set when the depth pass is written, ``normals`` when normals are."""
+
+    index: int
+    camera: Camera
+    objects: list[ObjectView]
+    depth_scale: float | None = None
+    normals: bool = False
+
+    def files(self, stem: str) -> dict[str, Any]:
+        """The view's file names (each in its own folder) and the depth scale, as JSON keys."""
+        name = f"{view_stem(stem, self.index)}.png"
+        out: dict[str, Any] = {"image_filename": name, "mask_filename": name}
+        if self.depth_scale is not None:
+            out.update(depth_filename=name, depth_scale=self.depth_scale)
+        if self.normals:
+            out["normals_filename"] = name
+        return out
+
+    def to_dict(self, stem: str) -> dict[str, Any]:
+        """The view's entry in the scene JSON's ``views`` list."""
+        return {"view": self.index, **self.files(stem), "camera": camera_to_dict(self.camera),
+                "objects": [{"name": f"Object_{i}", "mask_id": i + 1,
+                             "pixel_coords": list(o.pixel_coords),
+                             "bbox": list(o.bbox) if o.bbox is not None else None,
+                             "visible_pixels": o.visible_pixels}
+                            for i, o in enumerate(self.objects)]}
+
+
+@dataclass
 class Scene:
-    """A whole scene: what was sampled, and the annotations rendering adds to its objects."""
+    """A whole scene: what was sampled, and the annotations rendering adds to its objects.
+
+    ``views`` is empty for a scene seen by its own camera only (the default); otherwise it
+    holds every rendered view, view 0 first (the scene's camera, the objects' annotations),
+    and the scene JSON gains view 0's extra files at the top level and, past one view, the
+    ``views`` list.
+    """
 
     index: int
     seed: int
@@ -122,6 +169,7 @@ class Scene:
     split: str = "new"
     prefix: str = "CLEVRLITE"
     floor_extent: float = 3.0
+    views: list[View] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -150,28 +198,26 @@ class Scene:
     def to_dict(self) -> dict[str, Any]:
         """The scene JSON (DESIGN 4.3), CLEVR-compatible, with plain Python values."""
         cam = self.camera
-        return {
+        files = (self.views[0].files(self.stem) if self.views
+                 else {"image_filename": f"{self.stem}.png", "mask_filename": f"{self.stem}.png"})
+        out = {
             "split": self.split,
             "image_index": self.index,
-            "image_filename": f"{self.stem}.png",
-            "mask_filename": f"{self.stem}.png",
+            **files,
             "seed": self.seed,
             "width": self.width,
             "height": self.height,
             "floor_extent": self.floor_extent,
-            "camera": {
-                "location": list(cam.location),
-                "look_at": list(cam.look_at),
-                "hfov_deg": cam.hfov_deg,
-                "intrinsics": cam.intrinsics().tolist(),
-                "world_to_camera": cam.world_to_camera().tolist(),
-            },
+            "camera": camera_to_dict(cam),
             "lights": [{"name": l.name, "location": list(l.location), "intensity": l.intensity}
                        for l in self.lights],
             "directions": {k: list(v) for k, v in cam.directions().items()},
             "relationships": self.relationships(),
             "objects": [object_to_dict(i, o) for i, o in enumerate(self.objects)],
         }
+        if len(self.views) > 1:
+            out["views"] = [view.to_dict(self.stem) for view in self.views]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], prefix: str | None = None) -> "Scene":
@@ -185,10 +231,46 @@ class Scene:
         if prefix is None:
             suffix = f"_{data['split']}_{int(data['image_index']):06d}"
             prefix = stem[: -len(suffix)] if stem.endswith(suffix) else "CLEVRLITE"
+        objects = [object_from_dict(o) for o in data["objects"]]
+        entries = data.get("views") or ([] if "depth_filename" not in data
+                                        and "normals_filename" not in data else [data])
+        views = [_view_from_dict(entry, k, data, objects) for k, entry in enumerate(entries)]
         return cls(index=int(data["image_index"]), seed=int(data["seed"]), camera=camera,
-                   lights=lights, objects=[object_from_dict(o) for o in data["objects"]],
-                   split=str(data["split"]), prefix=prefix,
-                   floor_extent=float(data.get("floor_extent", 3.0)))
+                   lights=lights, objects=objects, split=str(data["split"]), prefix=prefix,
+                   floor_extent=float(data.get("floor_extent", 3.0)), views=views)
+
+
+def camera_to_dict(cam: Camera) -> dict[str, Any]:
+    """A camera's JSON: where it stands and looks, its field of view, and its matrices."""
+    return {
+        "location": list(cam.location),
+        "look_at": list(cam.look_at),
+        "hfov_deg": cam.hfov_deg,
+        "intrinsics": cam.intrinsics().tolist(),
+        "world_to_camera": cam.world_to_camera().tolist(),
+    }
+
+
+def _view_from_dict(entry: Mapping[str, Any], index: int, scene: Mapping[str, Any],
+                    objects: list[SceneObject]) -> View:
+    """A View from its ``views`` entry, or view 0 from the scene JSON's top level."""
+    cam = entry["camera"]
+    camera = Camera(tuple(cam["location"]), tuple(cam["look_at"]), float(cam["hfov_deg"]),
+                    int(scene["width"]), int(scene["height"]))
+    if entry is scene:
+        seen = [ObjectView(o.pixel_coords, o.bbox, o.visible_pixels) for o in objects]
+    else:
+        seen = [ObjectView(tuple(o["pixel_coords"]),
+                           tuple(o["bbox"]) if o["bbox"] is not None else None,
+                           int(o["visible_pixels"])) for o in entry["objects"]]
+    scale = entry.get("depth_scale")
+    return View(int(entry.get("view", index)), camera, seen,
+                float(scale) if scale is not None else None, "normals_filename" in entry)
+
+
+def view_stem(stem: str, view: int) -> str:
+    """File stem of a scene's view: the scene's own for view 0, ``STEM_v1`` etc. after it."""
+    return stem if view == 0 else f"{stem}_v{view}"
 
 
 def scene_stem(prefix: str, split: str, index: int) -> str:

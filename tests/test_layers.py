@@ -7,8 +7,8 @@ import clevrlite
 
 PACKAGE = Path(clevrlite.__file__).parent
 GL = ("OpenGL", "pyrender", "clevrlite.render")
-CORE = ("annotate", "crowd", "errors", "fsutil", "meshes", "placement", "png", "precision",
-        "scene", "serialize", "solver", "vocab")
+CORE = ("annotate", "crowd", "errors", "fsutil", "maps", "meshes", "placement", "png",
+        "precision", "scene", "serialize", "solver", "vocab")
 
 
 def imports(path: Path) -> set[str]:

@@ -17,7 +17,9 @@ Changes from pyrender's defaults, each for speed on a software rasterizer or for
   once per primitive and kind, the camera and lights are set once per program and frame, a
   node's pose is its matrix (every node hangs off the root), and the per-draw calls go to
   PyOpenGL's raw entry points. It draws what pyrender's loop would draw, with the same
-  uniforms and state: the images are the same.
+  uniforms and state: the images are the same;
+- on request (``normals``), a third attachment with each pixel's camera-space normal, from the
+  same rasterization; without it the programs and framebuffer are exactly the two-output ones.
 These override private pyrender methods (checked against scikit-robot-pyrender 0.1.50).
 This module imports pyrender, so import it only after backend.load_pyrender().
 """
@@ -25,6 +27,7 @@ This module imports pyrender, so import it only after backend.load_pyrender().
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -66,28 +69,30 @@ class ShadowTexture(Texture):
 
 
 class PassRenderer(PyrenderRenderer):
-    """A pyrender Renderer with fitted shadows and one colour pass that also writes ids."""
+    """A pyrender Renderer with fitted shadows and one colour pass that also writes ids
+    (and, with ``normals``, camera-space normals)."""
 
     def __init__(self, width: int, height: int, shadow_size: int,
-                 defines: dict[str, Any] | None = None) -> None:
+                 defines: dict[str, Any] | None = None, normals: bool = False) -> None:
         super().__init__(width, height)
-        self._program_cache = ClevrProgramCache(defines)
+        self.normals = normals
+        self._program_cache = ClevrProgramCache({**(defines or {}),
+                                                 **({"NORMALS_OUT": 1} if normals else {})})
         self.shadow_size = shadow_size
         self.shadow_view: tuple[np.ndarray, np.ndarray] = (np.eye(4), np.eye(4))
         self.receivers_only: list[Any] = []
         self.node_ids: dict[Any, int] = {}  # mask id of each node; the floor is 0
         self.per_node: Callable[[Any, Any], None] | None = None  # more uniforms per node
         self._id_buffer: int | None = None
+        self._normal_buffer: int | None = None
         self._programs: dict[tuple[int, int], Any] = {}  # (primitive, flags) -> program
         self.key_direction: np.ndarray | None = None  # where the key light shines, per scene
         self.key_lamp = np.array([0.0, 0.0, 1.0, 1.0], np.float32)  # position, its distance^2
         self._flatten: _FlattenProgram | None = None
         self._frame = _Frame(np.eye(4), np.eye(4), np.zeros(3, np.float32))
 
-    def color_pass(self, scene: Any, node_ids: dict[Any, int],
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Shadow map, then colour and ids: (H, W, 3) uint8 sRGB, (H, W) uint16 mask ids,
-        (H, W) float32 raw [0, 1] depth, (H, W) bool floor in the key light's shadow."""
+    def color_pass(self, scene: Any, node_ids: dict[Any, int]) -> "Readback":
+        """Shadow map, then colour, ids (and normals): what the frame's buffers hold."""
         self.node_ids = node_ids
         return self.render(scene, COLOR_FLAGS)
 
@@ -250,7 +255,11 @@ class PassRenderer(PyrenderRenderer):
     def _configure_forward_pass_viewport(self, flags: int) -> None:
         self._configure_main_framebuffer()
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
+        if self.normals:
+            GL.glDrawBuffers(3, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1,
+                                 GL.GL_COLOR_ATTACHMENT2])
+        else:
+            GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
         GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
@@ -262,7 +271,8 @@ class PassRenderer(PyrenderRenderer):
         if self._main_fb is not None and self._main_fb_dims == size:
             return
         self._delete_main_framebuffer()
-        self._main_fb, self._main_cb, self._id_buffer, self._main_db = _framebuffer(*size)
+        (self._main_fb, self._main_cb, self._id_buffer, self._main_db,
+         self._normal_buffer) = _framebuffer(*size, normals=self.normals)
         self._main_fb_ms, self._main_cb_ms, self._main_db_ms = (
             self._main_fb, self._main_cb, self._main_db)
         self._main_fb_dims = size
@@ -270,13 +280,17 @@ class PassRenderer(PyrenderRenderer):
     def _delete_main_framebuffer(self) -> None:
         if self._main_fb is not None:
             GL.glDeleteFramebuffers(1, [self._main_fb])
-            GL.glDeleteRenderbuffers(3, [self._main_cb, self._id_buffer, self._main_db])
+            buffers = [self._main_cb, self._id_buffer, self._main_db]
+            if self._normal_buffer is not None:
+                buffers.append(self._normal_buffer)
+            GL.glDeleteRenderbuffers(len(buffers), buffers)
         self._main_fb = self._main_cb = self._main_db = self._id_buffer = None
+        self._normal_buffer = None
         self._main_fb_ms = self._main_cb_ms = self._main_db_ms = None
         self._main_fb_dims = (None, None)
 
     def _read_main_framebuffer(self, scene: Any, flags: int,
-                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                               ) -> "Readback":
         width, height = self._main_fb_dims
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
@@ -293,11 +307,31 @@ class PassRenderer(PyrenderRenderer):
                                               GL.GL_FLOAT), np.float32)
         shadow = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_STENCIL_INDEX,
                                                GL.GL_UNSIGNED_BYTE), np.uint8)
+        normals = None
+        if self.normals:
+            GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT2)
+            coded_normals = np.frombuffer(GL.glReadPixels(0, 0, width, height, GL.GL_RGB,
+                                                          GL.GL_UNSIGNED_BYTE), np.uint8)
+            # The clear leaves the background colour there; nothing drawn reads as 0.
+            normals = np.where((depth < 1.0)[:, None], coded_normals.reshape(-1, 3), 0)
+            normals = np.ascontiguousarray(normals.astype(np.uint8).reshape(height, width,
+                                                                            3)[::-1])
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        return (np.ascontiguousarray(color.reshape(height, width, 3)[::-1]),
-                np.ascontiguousarray(ids.reshape(height, width)[::-1]),
-                np.ascontiguousarray(depth.reshape(height, width)[::-1]),
-                np.ascontiguousarray(shadow.reshape(height, width)[::-1]) > 0)
+        return Readback(np.ascontiguousarray(color.reshape(height, width, 3)[::-1]),
+                        np.ascontiguousarray(ids.reshape(height, width)[::-1]),
+                        np.ascontiguousarray(depth.reshape(height, width)[::-1]),
+                        np.ascontiguousarray(shadow.reshape(height, width)[::-1]) > 0, normals)
+
+
+@dataclass
+class Readback:
+    """What a colour pass leaves in its buffers; arrays (H, W) or (H, W, 3), row 0 on top."""
+
+    color: np.ndarray  # uint8 sRGB
+    ids: np.ndarray  # uint16 mask ids, 0 for the floor and background
+    depth: np.ndarray  # float32 raw [0, 1] depth
+    shadow: np.ndarray  # bool: floor in the key light's shadow (the stencil)
+    normals: np.ndarray | None  # uint8 round((n + 1) / 2 * 255), 0 where nothing was drawn
 
 
 class _Frame:
@@ -372,23 +406,31 @@ def _draw(primitive: Any, cull: bool) -> None:
     raw_gl30.glBindVertexArray(0)
 
 
-def _framebuffer(width: int, height: int) -> tuple[int, int, int, int]:
+def _framebuffer(width: int, height: int, normals: bool = False,
+                 ) -> tuple[int, int, int, int, int | None]:
     """A framebuffer with RGBA8 colour, RGBA8 id and 24-bit depth + 8-bit stencil
-    renderbuffers."""
+    renderbuffers, and with ``normals`` an RGBA8 normal one (attachment 2); the last is None
+    without it."""
     limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
     if max(width, height) > limit:
         raise ClevrliteError(f"a {width}x{height} image exceeds this GL driver's largest side "
                              f"of {limit} pixels; render smaller images")
     color, ids, depth = GL.glGenRenderbuffers(3)
-    for buf, fmt in ((color, GL.GL_RGBA8), (ids, GL.GL_RGBA8), (depth, GL.GL_DEPTH24_STENCIL8)):
+    attachments = [(GL.GL_COLOR_ATTACHMENT0, color, GL.GL_RGBA8),
+                   (GL.GL_COLOR_ATTACHMENT1, ids, GL.GL_RGBA8),
+                   (GL.GL_DEPTH_STENCIL_ATTACHMENT, depth, GL.GL_DEPTH24_STENCIL8)]
+    normal = None
+    if normals:
+        normal = int(GL.glGenRenderbuffers(1))
+        attachments.append((GL.GL_COLOR_ATTACHMENT2, normal, GL.GL_RGBA8))
+    for _, buf, fmt in attachments:
         GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
         GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
     fb = GL.glGenFramebuffers(1)
     GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
-    for attachment, buf in ((GL.GL_COLOR_ATTACHMENT0, color), (GL.GL_COLOR_ATTACHMENT1, ids),
-                            (GL.GL_DEPTH_STENCIL_ATTACHMENT, depth)):
+    for attachment, buf, _ in attachments:
         GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buf)
     status = GL.glCheckFramebufferStatus(GL.GL_DRAW_FRAMEBUFFER)
     if status != GL.GL_FRAMEBUFFER_COMPLETE:
         raise ClevrliteError(f"offscreen framebuffer incomplete (status {status:#x})")
-    return int(fb), int(color), int(ids), int(depth)
+    return int(fb), int(color), int(ids), int(depth), normal

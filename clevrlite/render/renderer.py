@@ -7,8 +7,10 @@ it (or use ``with``) before creating another.
 
 Each render makes two passes over the same persistent pyrender scene: the key light's shadow
 map, then one colour pass that writes the shaded colour and, into a second attachment, each
-pixel's ``mask_id`` (low byte in red, high byte in green); its depth buffer gives ``depth``. The
-mask, depth and colour therefore come from one rasterization and align pixel for pixel.
+pixel's ``mask_id`` (low byte in red, high byte in green); its depth buffer gives ``depth``. A
+renderer made with ``normals=True`` adds a third attachment with each pixel's camera-space
+normal (``normals``). The mask, depth, normals and colour therefore come from one
+rasterization and align pixel for pixel.
 Silhouettes are then antialiased along the mask's boundaries (clevrlite.render.antialias).
 """
 
@@ -47,21 +49,26 @@ class RenderResult:
     rgb: np.ndarray  # uint8, sRGB-encoded final image
     mask: np.ndarray  # uint16, object index + 1 (mask_id) of the object seen; 0 = floor
     depth: np.ndarray  # float32 camera-axis depth of the surface seen; 0 where nothing was drawn
+    # uint8 (H, W, 3) camera-space unit normal n (x right, y down, z forward) of the surface
+    # seen, as round((n + 1) / 2 * 255); 0 where nothing was drawn. None unless asked for.
+    normals: np.ndarray | None = None
 
 
 class Renderer:
     """Renders Scenes of one vocabulary at a fixed size; one per process (see module doc).
 
-    ``backend``: 'auto', 'egl' or 'osmesa' (see clevrlite.render.backend). Raises
-    GLUnavailableError, naming the packages to install, when no OpenGL context can be made.
+    ``backend``: 'auto', 'egl' or 'osmesa' (see clevrlite.render.backend); ``normals``: also
+    give each render's camera-space normals (RenderResult.normals). Raises GLUnavailableError,
+    naming the packages to install, when no OpenGL context can be made.
     """
 
     def __init__(self, width: int, height: int, vocab: Vocabulary, backend: str = "auto",
-                 ) -> None:
+                 normals: bool = False) -> None:
         global _live, _live_pid
         if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
             raise UsageError(f"image size must be positive integers; got {width}x{height}")
         self.width, self.height, self.vocab = width, height, vocab
+        self.normals = normals
         self._offscreen: Any = None
         platform = gl_backend.resolve(backend)
         with _lock:
@@ -86,14 +93,14 @@ class Renderer:
 
         self._stage = Stage(self.vocab, self.width, self.height, look.SHADOW_MAP_SIZE)
         self._gl = PassRenderer(self.width, self.height, look.SHADOW_MAP_SIZE,
-                                self._stage.shader_defines())
+                                self._stage.shader_defines(), normals=self.normals)
         self._offscreen._renderer.delete()
         self._offscreen._renderer = self._gl  # pyrender's own is replaced before first use
         self._gl.receivers_only = [self._stage.floor]
         self._gl.per_node = self._stage.node_uniforms
 
     def render(self, scene: Scene) -> RenderResult:
-        """Render ``scene`` (not modified): final image, instance mask and depth."""
+        """Render ``scene`` (not modified): final image, instance mask, depth (and normals)."""
         if self._offscreen is None:
             raise ClevrliteError("this Renderer is closed; create a new one")
         if (scene.camera.width, scene.camera.height) != (self.width, self.height):
@@ -108,20 +115,28 @@ class Renderer:
         self._gl.shadow_view = self._stage.shadow_view(scene)
         self._gl.key_direction = self._stage.key_direction()
         self._gl.key_lamp = self._stage.key_lamp(scene.lights)
-        rgb, mask, raw_depth, shadow = self._gl.color_pass(self._stage.scene, node_ids)
+        frame = self._gl.color_pass(self._stage.scene, node_ids)
         middle = time.perf_counter()
-        rgb = darken_contacts(rgb, mask, scene.camera, *self._stage.occluders)
-        result = RenderResult(rgb=smooth_edges(rgb, edge_labels(mask, shadow)), mask=mask,
-                              depth=self._linear_depth(raw_depth))
+        rgb = darken_contacts(frame.color, frame.ids, scene.camera, *self._stage.occluders)
+        result = RenderResult(rgb=smooth_edges(rgb, edge_labels(frame.ids, frame.shadow)),
+                              mask=frame.ids, depth=self._linear_depth(frame.depth),
+                              normals=frame.normals)
         self.last_timings = {"render": middle - start,
                              "finish": time.perf_counter() - middle}
         return result
 
     def _linear_depth(self, raw: np.ndarray) -> np.ndarray:
-        """Depth-buffer values in [0, 1] to camera-axis distance; 0 where nothing was drawn."""
+        """Depth-buffer values in [0, 1] to camera-axis distance; 0 where nothing was drawn.
+
+        The denominator far - raw (far - near) is written as far (1 - raw) + near raw, whose
+        1 - raw is exact in float32 for raw >= 0.5: the plain form lost a relative 6e-6 of
+        the depth at 10 m and 4.5e-5 at 100 m to cancellation, this one about 1.3e-7, which
+        leaves the 24-bit depth buffer's own precision.
+        """
         near, far = float(self._stage.camera.znear), float(self._stage.camera.zfar)
         with np.errstate(divide="ignore"):
-            depth = np.float32(near * far) / (np.float32(far) - raw * np.float32(far - near))
+            depth = np.float32(near * far) / (np.float32(far) * (np.float32(1.0) - raw)
+                                              + np.float32(near) * raw)
         depth[raw >= 1.0] = 0.0
         return depth
 

@@ -17,7 +17,8 @@ the CLEVR look:
 - point lights fall off as 1 / (d^2 + r^2), like lamps of radius r, so fill and back lights
   leave no hot spots on the floor;
 - primitives without normals (only the floor) compile to a cheap matte, upward-facing variant;
-- a second output writes each fragment's object id (the mask), from the same rasterization.
+- a second output writes each fragment's object id (the mask), from the same rasterization;
+  with NORMALS_OUT defined, a third writes its camera-space normal (render --passes normals).
 
 The shadow-map pass keeps pyrender's own shaders.
 """
@@ -117,6 +118,19 @@ in vec3 frag_normal;
 #endif
 layout(location = 0) out vec4 frag_color;
 layout(location = 1) out vec4 frag_id;  // alpha 0 marks drawn pixels (the clear leaves 1)
+
+#ifdef NORMALS_OUT
+// Optional third output (render --passes normals): the surface normal in the scene JSON's
+// camera axes (x right, y down, z forward; scene.Camera.world_to_camera), stored as n/2 + 0.5.
+uniform mat4 V;
+layout(location = 2) out vec4 frag_camera_normal;
+
+void write_camera_normal(vec3 n)
+{
+    vec3 c = mat3(V) * n;  // OpenGL's camera axes: x right, y up, z backward
+    frag_camera_normal = vec4(vec3(c.x, -c.y, -c.z) * 0.5 + 0.5, 1.0);
+}
+#endif
 
 const float PI = 3.14159265;
 
@@ -426,6 +440,9 @@ void main()
            + seen * fresnel * (ENV_STRENGTH * (1.0 - 0.5 * roughness));
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
     frag_id = vec4(object_id, 0.0, 0.0);
+#ifdef NORMALS_OUT
+    write_camera_normal(n);
+#endif
 }
 #else
 void main()
@@ -441,6 +458,9 @@ void main()
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
 #endif
     frag_id = vec4(object_id, 0.0, 0.0);
+#ifdef NORMALS_OUT
+    write_camera_normal(vec3(0.0, 0.0, 1.0));
+#endif
 }
 #endif
 """

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from clevrlite import __version__
 from clevrlite.errors import UsageError
 from clevrlite import fsutil
+from clevrlite.maps import PASSES
 
 MANIFEST = "manifest.json"
 # Option names as the CLI spells them, for messages.
@@ -28,6 +29,9 @@ FLAGS = {"n_objects": "--n-objects", "fmt": "--format", "unimodal_size": "--unim
          "min_pixels": "--min-pixels", "floor_extent": "--floor-extent",
          "mate_compat": "--mate-compat", "vocabulary": "--properties (the vocabulary)",
          "version": "the clevrlite version"}
+# Deciding options a manifest leaves out while they hold these values (render's opt-in
+# extras, so that a default run's manifest stays as it was before they existed).
+DEFAULTS: dict[str, Any] = {"passes": [], "views": 1, "view_ring": False}
 
 
 def flag(name: str) -> str:
@@ -43,9 +47,10 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """'--seed 5 (the run has 0)' for each deciding option whose value changed."""
     out = []
     for name in dict.fromkeys([*old, *new]):
-        if old.get(name) != new.get(name):
-            shown = "a different one" if name == "vocabulary" else json.dumps(new.get(name))
-            was = "" if name == "vocabulary" else f" (the run has {json.dumps(old.get(name))})"
+        before, after = old.get(name, DEFAULTS.get(name)), new.get(name, DEFAULTS.get(name))
+        if before != after:
+            shown = "a different one" if name == "vocabulary" else json.dumps(after)
+            was = "" if name == "vocabulary" else f" (the run has {json.dumps(before)})"
             out.append(f"{flag(name)} {shown}{was}")
     return out
 
@@ -79,7 +84,10 @@ def written_by(record: Mapping[str, Any]) -> list[tuple[str, re.Pattern]]:
     temp = re.compile(rf"^\..*\.\d+{re.escape(fsutil.TMP_SUFFIX)}$")
     if record.get("command") == "render":
         stem = rf"{prefix}_{re.escape(str(options.get('split', 'new')))}_\d{{6}}"
-        files = [("images", rf"{stem}\.png"), ("masks", rf"{stem}\.png"),
+        view = r"(_v\d+)?" if int(options.get("views", 1)) > 1 else ""
+        passes = [name for name in PASSES if name in options.get("passes", [])]
+        files = [("images", rf"{stem}{view}\.png"), ("masks", rf"{stem}{view}\.png"),
+                 *((name, rf"{stem}{view}\.png") for name in passes),
                  ("scenes", rf"{stem}\.json"), ("text", rf"{stem}\.(json|yaml|xml|txt)"),
                  ("", r"scenes\.json")]
     else:
