@@ -1,12 +1,12 @@
 """PNG encoding of images and masks: one fixed row filter, and a fast deflate.
 
 Pillow's encoder tries all five PNG row filters on every row to pick one, which costs more
-than the compression itself on our images: it took 5.8 ms for a 480x320 render. Renders are
-smooth gradients (as are depth maps), so the "sub" filter (each byte minus the one a pixel to its left) suits
-them, and their bytes go to ISA-L's deflate (the isal package) at level 1: 0.4 ms where zlib's
-level 1 took 2.4, for files 5% smaller. Masks are flat regions, so "up" (minus the byte above)
-with zlib's run-length matching suits them (0.3 ms). Output is standard PNG (8-bit RGB,
-8-bit grey, or 16-bit grey) in a standard zlib stream, read by any decoder.
+than the compression itself on our images: it took 5.8 ms for a 480x320 render. Renders and
+depth maps are smooth gradients, so the "sub" filter (each byte minus the one a pixel to its
+left) suits them, and their bytes go to ISA-L's deflate (the isal package) at level 1: 0.4 ms
+where zlib's level 1 took 2.4, for files 5% smaller. Masks are flat regions, so "up" (minus
+the byte above) with zlib's run-length matching suits them (0.3 ms). Output is standard PNG
+(8-bit RGB, 8-bit grey, or 16-bit grey) in a standard zlib stream, read by any decoder.
 """
 
 from __future__ import annotations
