@@ -157,6 +157,16 @@ def dumps(scene: Any, fmt: str, *, attributes: Sequence[str] | None = None,
     return _DUMPERS[fmt](objects)
 
 
+def dumps_each(scene: Any, formats: Sequence[str]) -> dict[str, str]:
+    """``dumps`` of ``scene`` in each of ``formats`` with the default attributes and
+    precision, the objects rounded once for all of them (a render writes four texts)."""
+    unknown = [fmt for fmt in formats if fmt not in FORMATS]
+    if unknown:
+        raise UsageError(f"unknown format {unknown[0]!r}; valid formats: {', '.join(FORMATS)}")
+    objects = _shown(_objects_of(scene), None, Precision.parse(DEFAULT))
+    return {fmt: _DUMPERS[fmt](objects) for fmt in formats}
+
+
 def loads(text: str, fmt: str) -> dict[str, list[dict[str, Any]]]:
     """Read text written by ``dumps`` back to ``{"objects": [{attribute: value}, ...]}``."""
     if fmt not in FORMATS:

@@ -12,7 +12,7 @@ from clevrlite.errors import ClevrliteError, UsageError
 from clevrlite.precision import Precision
 from clevrlite.scene import Camera, Light, Scene, SceneObject
 from clevrlite.serialize import (EXTENSIONS, FORMATS, SerializationError, default_attributes,
-                                 dumps, loads, rounded)
+                                 dumps, dumps_each, loads, rounded)
 
 PRECISIONS = (0, 1, 2, 3, 6, "full")
 
@@ -93,6 +93,15 @@ def test_standard_parsers_accept_output(data, precision):
     assert root.tag == "objects" and len(root) == len(objects)
     assert len(out["json"].splitlines()) == 1
     assert len(out["text"].splitlines()) == max(1, len(objects))
+
+
+@FAST
+@given(data=scene_and_attributes())
+def test_dumps_each_writes_what_dumps_writes(data):
+    """A render writes its four texts in one call: the same bytes as one call per format."""
+    objects, _ = data
+    assert dumps_each({"objects": objects}, FORMATS) == {
+        f: dumps({"objects": objects}, f) for f in FORMATS}
 
 
 @FAST

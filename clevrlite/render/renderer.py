@@ -20,7 +20,8 @@ import atexit
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import TracebackType
 from typing import Any
 
@@ -44,14 +45,33 @@ _inherited: list[Any] = []  # contexts a forked child got from its parent, kept 
 
 @dataclass
 class RenderResult:
-    """What one render gives back; all arrays are (H, W) or (H, W, 3), row 0 at the top."""
+    """What one render gives back; all arrays are (H, W) or (H, W, 3), row 0 at the top.
+    ``depth`` is worked out from the depth buffer the first time it is read (most runs never
+    read it)."""
 
     rgb: np.ndarray  # uint8, sRGB-encoded final image
     mask: np.ndarray  # uint16, object index + 1 (mask_id) of the object seen; 0 = floor
-    depth: np.ndarray  # float32 camera-axis depth of the surface seen; 0 where nothing was drawn
+    raw_depth: np.ndarray = field(repr=False)  # float32 depth-buffer values in [0, 1]
+    near: float = field(repr=False)
+    far: float = field(repr=False)
     # uint8 (H, W, 3) camera-space unit normal n (x right, y down, z forward) of the surface
     # seen, as round((n + 1) / 2 * 255); 0 where nothing was drawn. None unless asked for.
     normals: np.ndarray | None = None
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """float32 camera-axis depth of the surface seen; 0 where nothing was drawn.
+
+        The denominator far - raw (far - near) is written as far (1 - raw) + near raw, whose
+        1 - raw is exact in float32 for raw >= 0.5: the plain form lost a relative 6e-6 of
+        the depth at 10 m and 4.5e-5 at 100 m to cancellation, this one about 1.3e-7, which
+        leaves the 24-bit depth buffer's own precision.
+        """
+        raw, near, far = self.raw_depth, np.float32(self.near), np.float32(self.far)
+        with np.errstate(divide="ignore"):
+            depth = near * far / (far * (np.float32(1.0) - raw) + near * raw)
+        depth[raw >= 1.0] = 0.0
+        return depth
 
 
 class Renderer:
@@ -119,26 +139,12 @@ class Renderer:
         middle = time.perf_counter()
         rgb = darken_contacts(frame.color, frame.ids, scene.camera, *self._stage.occluders)
         result = RenderResult(rgb=smooth_edges(rgb, edge_labels(frame.ids, frame.shadow)),
-                              mask=frame.ids, depth=self._linear_depth(frame.depth),
-                              normals=frame.normals)
+                              mask=frame.ids, raw_depth=frame.depth,
+                              near=float(self._stage.camera.znear),
+                              far=float(self._stage.camera.zfar), normals=frame.normals)
         self.last_timings = {"render": middle - start,
                              "finish": time.perf_counter() - middle}
         return result
-
-    def _linear_depth(self, raw: np.ndarray) -> np.ndarray:
-        """Depth-buffer values in [0, 1] to camera-axis distance; 0 where nothing was drawn.
-
-        The denominator far - raw (far - near) is written as far (1 - raw) + near raw, whose
-        1 - raw is exact in float32 for raw >= 0.5: the plain form lost a relative 6e-6 of
-        the depth at 10 m and 4.5e-5 at 100 m to cancellation, this one about 1.3e-7, which
-        leaves the 24-bit depth buffer's own precision.
-        """
-        near, far = float(self._stage.camera.znear), float(self._stage.camera.zfar)
-        with np.errstate(divide="ignore"):
-            depth = np.float32(near * far) / (np.float32(far) * (np.float32(1.0) - raw)
-                                              + np.float32(near) * raw)
-        depth[raw >= 1.0] = 0.0
-        return depth
 
     def gl_info(self) -> dict[str, Any]:
         """gl_info() for this renderer's context."""

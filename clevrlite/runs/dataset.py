@@ -147,8 +147,8 @@ def write_scene(out: Path, scene: Scene, result: Any, formats: tuple[str, ...],
         scene.views = written
     paths = scene_paths(out, scene.stem, formats)
     t, data = now, scene.to_dict()
-    for fmt in formats:
-        fsutil.write_text(paths[f"text.{fmt}"], serialize.dumps(data, fmt))
+    for fmt, text in serialize.dumps_each(data, formats).items():
+        fsutil.write_text(paths[f"text.{fmt}"], text)
     now = time.perf_counter()
     timings["text"] = timings.get("text", 0.0) + now - t
     fsutil.write_json(paths["scene"], data, indent=2)
