@@ -31,11 +31,13 @@ WARNING = "warning: a worker process died"
 
 @dataclass
 class Sample:
-    """One look at the run: seconds since its start, scenes done, RSS in MiB by pid."""
+    """One look at the run: seconds since its start, scenes done, each worker's VmRSS and
+    RssAnon (its heap: where a leak shows) in MiB by pid, the main process's VmRSS."""
 
     seconds: float
     scenes: int
     workers: dict[int, float]
+    anon: dict[int, float]
     main: float
 
 
@@ -45,11 +47,12 @@ class Soak:
     killed: int | None = None
 
 
-def rss_mib(pid: int) -> float | None:
-    """VmRSS of process ``pid`` in MiB, or None once it is gone."""
+def rss_mib(pid: int, key: str = "VmRSS") -> float | None:
+    """``key`` (VmRSS, RssAnon) of process ``pid`` from /proc in MiB, or None once it is
+    gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except (OSError, ValueError):
         pass
@@ -93,9 +96,10 @@ def watch(proc: subprocess.Popen, out: Path, every: float, kill_at: int | None,
             soak.killed = pids[0]
             pids = pids[1:]
         rss = {pid: value for pid in pids if (value := rss_mib(pid)) is not None}
+        anon = {pid: value for pid in rss if (value := rss_mib(pid, "RssAnon")) is not None}
         main = rss_mib(proc.pid)
-        if rss and main is not None and proc.poll() is None:
-            soak.samples.append(Sample(time.monotonic() - start, done, rss, main))
+        if rss and len(anon) == len(rss) and main is not None and proc.poll() is None:
+            soak.samples.append(Sample(time.monotonic() - start, done, rss, anon, main))
         time.sleep(every)
 
 
@@ -141,7 +145,8 @@ def report(soak: Soak, scenes: int, workers: int, seconds: float, restarts: int,
         print(f"worker {pid}: VmRSS {a.workers[pid]:.0f} MiB after {a.scenes:,} scenes, "
               f"{b.workers[pid]:.0f} MiB after {b.scenes:,} ({change:+.1%}; "
               f"{len(seen)} samples, min {min(s.workers[pid] for s in seen):.0f}, "
-              f"max {max(s.workers[pid] for s in seen):.0f})")
+              f"max {max(s.workers[pid] for s in seen):.0f}); RssAnon {a.anon[pid]:.0f} to "
+              f"{b.anon[pid]:.0f} MiB")
     change = last.main / first.main - 1
     print(f"main process: VmRSS {first.main:.0f} MiB after {first.scenes:,} scenes, "
           f"{last.main:.0f} MiB after {last.scenes:,} ({change:+.1%})")
