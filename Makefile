@@ -1,10 +1,12 @@
 # Fresh machine: `make demo` sets everything up and renders a few scenes; `make test` runs the tests.
+# `make bench` prints the measured figures; `make soak` renders 20,000 scenes and checks that the
+# workers' memory stays flat (15-30 minutes on 2 cores, so not part of `make bench`).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: demo test bench install gl-deps clean
+.PHONY: demo test bench soak install gl-deps clean
 
 demo: install
 	$(BIN)/clevrlite render --count 8 --out out/demo --overwrite
@@ -20,6 +22,9 @@ bench: install
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/legibility.py
 	$(BIN)/python benchmarks/bench_report.py
+
+soak: install
+	$(BIN)/python benchmarks/bench_soak.py
 
 install: gl-deps $(BIN)/.installed
 

@@ -141,7 +141,7 @@ def example_plan(options: BenchmarkOptions, plan: list[InstanceSpec]) -> list[Ex
 def build_benchmark(options: BenchmarkOptions, progress: bool = False,
                     log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build the benchmark into options.out; returns the stats written to stats.json.
-    ``log`` hears what --overwrite removed."""
+    ``log`` hears what --overwrite removed and each worker that died and was replaced."""
     vocab = validate(options)
     # workers write here: a Ray worker on a joined cluster has another working directory
     options = replace(options, out=Path(options.out).absolute())
@@ -167,7 +167,7 @@ def build_benchmark(options: BenchmarkOptions, progress: bool = False,
         with tqdm(total=len(todo_examples) + len(todo), unit="instance",
                   disable=not progress) as bar, \
                 make_pool(options.executor, options.workers,
-                          partial(_make_worker, options)) as workers:
+                          partial(_make_worker, options), log) as workers:
             for job, items in ((partial(build_example, options), todo_examples),
                                (partial(build_instance, options, stems), todo)):
                 for _ in workers.map(job, items):  # the instances need every example

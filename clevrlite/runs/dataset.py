@@ -237,7 +237,7 @@ def validate_options(options: RenderOptions) -> Vocabulary:
 def render_dataset(options: RenderOptions, progress: bool = False,
                    log: Callable[[str], None] | None = None) -> RunSummary:
     """Render scenes start_index .. start_index+count-1 into options.out (DESIGN 4.4);
-    ``log`` hears what --overwrite removed."""
+    ``log`` hears what --overwrite removed and each worker that died and was replaced."""
     vocab = validate_options(options)
     # workers write here: a Ray worker on a joined cluster has another working directory
     options = replace(options, out=Path(options.out).absolute())
@@ -258,7 +258,7 @@ def render_dataset(options: RenderOptions, progress: bool = False,
     bar = _progress_bar(len(todo), progress)
     try:
         with make_pool(options.executor, options.workers,
-                       partial(make_scene_maker, options)) as workers:
+                       partial(make_scene_maker, options), log) as workers:
             for timings in workers.map(partial(render_one, options), todo):
                 summary.rendered += 1
                 for stage, secs in timings.items():

@@ -6,6 +6,7 @@ clevrlite.runs.ray_pool.RayPool), so render and benchmark runs do not care which
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
@@ -52,8 +53,10 @@ class RunControls:
 CONTROL_FIELDS = tuple(f.name for f in fields(RunControls))
 
 
-def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any]) -> Any:
-    """A pool of ``workers`` with state ``setup()``, on the chosen executor."""
+def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any],
+              log: Callable[[str], None] | None = None) -> Any:
+    """A pool of ``workers`` with state ``setup()``, on the chosen executor; ``log`` hears a
+    one-line warning for each local worker that died and was replaced."""
     options.check()
     if options.executor == "ray":
         from clevrlite.runs.ray_pool import RayPool
@@ -67,4 +70,16 @@ def make_pool(options: ExecutorOptions, workers: int, setup: Callable[[], Any]) 
         from clevrlite.runs.gpus import plan, worker_environments
 
         environments = worker_environments(plan(options.gpus, egl_devices() or []))
-    return Pool(workers, setup, environments)
+    return Pool(workers, setup, environments, log=_above_bars(log) if log else None)
+
+
+def _above_bars(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log``, with a progress bar on the terminal cleared while it writes and drawn again
+    below the line."""
+    from tqdm import tqdm
+
+    def write(line: str) -> None:
+        with tqdm.external_write_mode(file=sys.stderr):
+            log(line)
+
+    return write

@@ -25,6 +25,7 @@ import os
 from typing import Any, Callable, Iterable, Iterator
 
 from clevrlite.errors import ClevrliteError, UsageError, needs_extra
+from clevrlite.runs.pool import describe
 
 NEEDS_RAY = needs_extra("--executor ray needs Ray", "ray")
 IN_FLIGHT = 3  # items queued per actor
@@ -162,18 +163,13 @@ def _result(ray: Any, future: Any, item: Any) -> Any:
     except ray.exceptions.RayTaskError as exc:
         cause = getattr(exc, "cause", None)
         if isinstance(cause, ClevrliteError):
-            raise type(cause)(f"{_what(item)}: {cause}") from None
-        raise ClevrliteError(f"{_what(item)} failed on a Ray worker: "
+            raise type(cause)(f"{describe(item)}: {cause}") from None
+        raise ClevrliteError(f"{describe(item)} failed on a Ray worker: "
                              f"{' '.join(str(cause or exc).split())[:300]}") from None
     except ray.exceptions.RayActorError as exc:
-        raise ClevrliteError(f"{_what(item)}: its Ray worker died {RESTARTS + 1} times "
+        raise ClevrliteError(f"{describe(item)}: its Ray worker died {RESTARTS + 1} times "
                              f"({' '.join(str(exc).split())[:160]}); finished files are kept: "
                              f"rerun with --resume") from None
-
-
-def _what(item: Any) -> str:
-    index = getattr(item, "index", item)
-    return f"scene {index}" if isinstance(index, int) else f"item {item!r}"
 
 
 _END = object()

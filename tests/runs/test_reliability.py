@@ -1,21 +1,23 @@
 """Pre-emption and fault injection (issue 7): nothing is lost or corrupt, nothing hangs.
 
-Runs are killed with SIGKILL at several moments (the whole process group, only the main
-process, or only one worker) and resumed; the result must equal, byte for byte, an
-uninterrupted run made with a different number of workers. Also: missing OpenGL libraries and
-workers that die inside the pool.
+Runs are killed with SIGKILL at several moments (the whole process group, or only the main
+process) and resumed; a worker killed with SIGSEGV is replaced and its scenes redone; the
+result must equal, byte for byte, an uninterrupted run made with a different number of
+workers. Also: missing OpenGL libraries, and the pool's bounds on workers that keep dying.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -23,13 +25,20 @@ import pytest
 from helpers import invoke, run_cli, start_cli, tree
 
 from clevrlite import fsutil
-from clevrlite.runs import pool
+from clevrlite.runs import dataset, pool
+from clevrlite.runs.dataset import render_one
 from clevrlite.errors import ClevrliteError
 
 SMALL = ["--width", "160", "--height", "120", "--min-pixels", "20", "--quiet"]
 RENDER = ["render", "--count", "60", "--seed", "7", "--n-objects", "3..6", *SMALL]
 BENCH = ["benchmark", "--size", "16", "--unimodal-size", "8", "--shots", "1", "--seed", "5",
          "--n-objects", "3..5", "--quiet"]
+
+# what the pool says when a worker dies, and when it gives up (after the item and signal)
+WARNING = r"warning: a worker process died with SIGSEGV on scene {}; a new one redoes " \
+          r"scene {}(, scene \d+)? \({} more restarts allowed\)"
+GAVE_UP = r" \(killed, out of memory, or a crash in the GL driver\); finished files are kept: " \
+          r"rerun with --resume"
 
 
 def count_files(folder: Path, pattern: str = "*.json") -> int:
@@ -152,26 +161,51 @@ def test_workers_exit_when_only_the_main_process_is_killed(tmp_path, reference_r
 
 
 @needs_proc
-def test_a_killed_worker_fails_the_run_clearly_and_resume_completes_it(tmp_path,
+def test_a_worker_killed_with_sigsegv_is_replaced_and_its_scenes_redone(tmp_path,
                                                                         reference_render):
-    """The kernel's OOM killer takes one worker: one line, exit 1, no hang; resume works."""
+    """A crash in the GL driver takes one worker mid-run: one warning line, exit 0, and the
+    files of an uninterrupted run with another worker count."""
     out = tmp_path / "render"
     proc = start_cli(*RENDER, "--workers", "2", "--out", str(out))
     try:
         wait_for_files(proc, out / "scenes", 3)
         victim = next(pid for pid in children_of(proc.pid)
                       if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes())
-        os.kill(victim, signal.SIGKILL)
+        os.kill(victim, signal.SIGSEGV)
         _, stderr = proc.communicate(timeout=60)
     finally:
         kill_group(proc)
-    assert proc.returncode == 1
+    assert proc.returncode == 0, stderr
     lines = stderr.strip().splitlines()
-    assert lines[0] == ("clevrlite render: error: a worker process died (killed, out of "
-                        "memory, or a crash in the GL driver); finished files are kept: rerun "
-                        "with --resume")
-    assert "Traceback" not in stderr
-    proc = invoke(*RENDER, "--workers", "1", "--resume", "--out", str(out))
+    assert len(lines) == 1, stderr
+    assert re.fullmatch(WARNING.format(r"\d+", r"\d+", 7), lines[0]), lines[0]
+    assert_same_tree(out, reference_render)
+
+
+def _crash_on_scene_17(options, maker, index: int):
+    if index == 17:
+        _segfault()
+    return render_one(options, maker, index)
+
+
+def test_a_scene_that_always_crashes_its_worker_stops_the_run_in_one_line(tmp_path, monkeypatch,
+                                                                          reference_render):
+    """Bounded, not a loop: the scene is named, what finished is kept whole, and once the
+    cause is gone --resume completes the run."""
+    monkeypatch.setattr(dataset, "render_one", _crash_on_scene_17)
+    out = tmp_path / "render"
+    proc = invoke(*RENDER, "--workers", "2", "--out", str(out))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    *warnings, error = proc.stderr.strip().splitlines()
+    assert len(warnings) == 1 and re.fullmatch(WARNING.format(17, 17, 7), warnings[0])
+    assert re.fullmatch(r"clevrlite render: error: a worker process died 2 times on scene 17, "
+                        r"the last time with SIGSEGV" + GAVE_UP, error), error
+    kept, want = tree(out), tree(reference_render)
+    assert len(kept) > 1 and not [n for n in kept if n.endswith(fsutil.TMP_SUFFIX)]
+    assert not [n for n in kept if kept[n] != want[n]]
+    monkeypatch.undo()
+    proc = invoke(*RENDER, "--workers", "2", "--resume", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert_same_tree(out, reference_render)
 
@@ -293,15 +327,29 @@ def _setup() -> str:
     return "state"
 
 
+def _segfault() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)  # what a crash in the GL driver does to a worker
+
+
 def _crash_setup() -> str:
-    os._exit(3)
+    _segfault()
+    return "never"
 
 
 def _job(state: str, item: int) -> int:
     if item == 5:
-        os._exit(1)  # a segfault in a GL driver looks like this to the pool
+        _segfault()
     time.sleep(0.01)
     return item
+
+
+def _once(marker: Path, crashing: set[int], state: str, item: int) -> tuple[int, int]:
+    """(item, worker pid); the first time an item of ``crashing`` runs, its worker crashes."""
+    if item in crashing and not (marker / str(item)).exists():
+        (marker / str(item)).touch()
+        _segfault()
+    time.sleep(0.005)
+    return item, os.getpid()
 
 
 def _failing_job(state: str, item: int) -> int:
@@ -325,11 +373,52 @@ def deadline(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def test_a_worker_that_dies_is_replaced_and_every_item_comes_once(tmp_path):
+    """Only the dead worker is replaced: the other keeps its process (and state), in this
+    job list and the next; items it had answered are not run or yielded again."""
+    warnings: list[str] = []
+    with deadline(60), pool.Pool(2, _setup, log=warnings.append) as workers:
+        first = list(workers.map(partial(_once, tmp_path, {10}), range(40)))
+        second = list(workers.map(partial(_once, tmp_path, {50}), range(40, 60)))
+    assert sorted(item for item, _ in first) == list(range(40))
+    assert sorted(item for item, _ in second) == list(range(40, 60))
+    pids = {pid for _, pid in first}
+    assert len(pids) == 3  # the two first workers, and the one that replaced a dead one
+    assert len({pid for _, pid in second} - pids) == 1
+    assert len(warnings) == 2
+    assert re.fullmatch(WARNING.format(10, 10, 7), warnings[0]), warnings[0]
+    assert re.fullmatch(WARNING.format(50, 50, 6), warnings[1]), warnings[1]
+    assert multiprocessing.active_children() == []
+
+
+def test_restarts_are_bounded_over_the_pool_s_life(tmp_path, monkeypatch):
+    monkeypatch.setattr(pool, "RESTARTS_PER_WORKER", 1)
+    warnings: list[str] = []
+    with deadline(60), pytest.raises(ClevrliteError) as failed:
+        with pool.Pool(2, _setup, log=warnings.append) as workers:
+            list(workers.map(partial(_once, tmp_path, set(range(40))), range(40)))
+    assert [w[w.rindex("("):] for w in warnings] == ["(1 more restarts allowed)",
+                                                     "(0 more restarts allowed)"]
+    assert re.fullmatch(r"worker processes died 3 times, the last time with SIGSEGV on scene "
+                        r"\d+" + GAVE_UP, str(failed.value)), failed.value
+    assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("job,setup", [(_job, _setup), (_job, _crash_setup)],
                          ids=["job", "setup"])
-def test_a_worker_that_dies_fails_the_run_without_hanging(job, setup):
-    with deadline(60), pytest.raises(ClevrliteError, match="worker process died"):
-        list(pool.run(job, range(40), 2, setup))
+def test_a_worker_that_always_dies_ends_the_run_naming_the_item(job, setup):
+    warnings: list[str] = []
+    with deadline(60), pytest.raises(ClevrliteError) as failed:
+        with pool.Pool(2, setup, log=warnings.append) as workers:
+            list(workers.map(job, range(40)))
+    message = re.fullmatch(r"a worker process died 2 times on scene (\d+), the last time with "
+                           r"SIGSEGV" + GAVE_UP, str(failed.value))
+    assert message, failed.value
+    if setup is _setup:
+        assert message[1] == "5"
+        assert len(warnings) == 1 and re.fullmatch(WARNING.format(5, 5, 7), warnings[0])
+    else:  # each worker dies on the first item it holds
+        assert 1 <= len(warnings) <= 3
     assert multiprocessing.active_children() == []
 
 
