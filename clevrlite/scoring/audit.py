@@ -2,9 +2,10 @@
 
 For every judgeable answer (clevrlite.scoring.blind.Unit) the audit compares two policies that
 never look at the image:
-- the reference: the best text-free policy, which knows the answer space but links nothing:
-  a constant answer (the commonest gold answer) or a uniform guess among the values the scene
-  lists;
+- the reference (chance): the best policy that links nothing across the modalities, which
+  knows the answer space: a constant answer (the commonest gold answer) or a uniform guess
+  among the values the scene lists (for the chain suite, among those left after the steps
+  the text itself resolves: clevrlite.scoring.chain.audit_units);
 - the blind reader: the best of the reference, the rule reader (every known shortcut: shape
   from a centre's height, boxes through CLEVR's default camera, absent-object profiles, worked
   examples from the question's scene) and a learned text-only probe (clevrlite.scoring.probe).
@@ -261,8 +262,8 @@ def blind_answers(report: AuditReport, seed: int = 0) -> dict[str, list[tuple[Un
 def format_audit(report: AuditReport, cells: bool = False) -> str:
     """A plain-text table of the audit: per task, per pointer and target, per cell."""
     verdict = "passed" if report.passed else f"FAILED ({', '.join(report.failures())})"
-    lines = [f"suite {report.suite}: blind readers against text-free chance, gap threshold "
-             f"{report.threshold:g} points per task; {verdict}", ""]
+    lines = [f"suite {report.suite}: blind readers against chance (no cross-modal link), gap "
+             f"threshold {report.threshold:g} points per task; {verdict}", ""]
     sections = [("task", report.rows("task")), ("pointer->target", report.rows("group"))]
     if cells:
         sections.append(("cell", report.rows("cell")))

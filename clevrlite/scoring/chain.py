@@ -271,7 +271,13 @@ def text_only_guesses(inst: dict[str, Any], vocabulary_values: Any) -> list[Any]
 # ------------------------------------------------------------------------- audit units
 
 def audit_units(inst: dict[str, Any], know: Any) -> list[Any]:
-    """One audit unit per instance: the whole answer, judged as the scorer judges it."""
+    """One audit unit per instance: the whole answer, judged as the scorer judges it.
+
+    Chance here reads what the text is meant to give: the text half of a conjunctive pointer,
+    the hops the text resolves and the text half of a two-part answer (``text_only_guesses``),
+    and guesses uniformly where a step needs the image. Against a text-free guess, those
+    patterns would fail by design (the rotation quarter alone leaves a few listed objects);
+    a blind reader that beats this chance has found a way to the image's half without it."""
     from clevrlite.scoring.blind import Unit, object_features, parse_objects, shown_visible
 
     precision = Precision.parse(inst.get("precision", 2))
@@ -291,10 +297,10 @@ def audit_units(inst: dict[str, Any], know: Any) -> list[Any]:
                 f"{inst['target_attribute']}", f"{pattern}|{inst['pointer_attribute']}->"
                 f"{inst['target_attribute']}", pattern, inst["answer"], score, guesses, None,
                 "classify", np.zeros(0))
+    unit.uniform = guesses
     if len(targets) == 1 and targets[0] in TEXT_ATTRS:
         unit.kind, unit.features = "choose", np.asarray(rows, float)
         unit.options = [o.get(targets[0]) for o in listed]
-        unit.uniform = unit.options
     else:
         start = _text_start(listed, inst, precision)
         unit.features = np.asarray((rows[start] if start is not None else [0.0] * len(rows[0]))

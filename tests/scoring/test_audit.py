@@ -1,4 +1,4 @@
-"""The validity audit: blind readers against text-free chance, cross-fitted, per cell."""
+"""The validity audit: blind readers against chance (no cross-modal link), cross-fitted."""
 
 import json
 
