@@ -8,7 +8,6 @@ caller; ``label`` is how files write it (2, or "full").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from clevrlite.errors import UsageError
 

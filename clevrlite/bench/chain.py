@@ -32,7 +32,7 @@ from clevrlite.bench.construct import (MAX_ATTEMPTS, attribute_dicts, by_retry, 
 from clevrlite.bench.plan import InstanceSpec, share
 from clevrlite.bench.prompts import FORMAT_NAMES, conventions, pointer_phrase
 from clevrlite.bench.roles import Roles, bench_view, categorical_values
-from clevrlite.bench.shots import ExampleScene
+from clevrlite.bench.shots import ExampleScene, image_fields
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
 from clevrlite.precision import Precision
 from clevrlite.scene import SceneObject
@@ -416,12 +416,9 @@ class ChainSuite(Suite):
                                     f"{spec.n_objects} objects for {options.shots} examples")
         targets = spec.target.split("+")
         choices = {t: categorical_values(ctx.vocab, t) for t in targets if t in IMAGE_ATTRS}
-        image = f"images/{data['image_filename']}"
         return {
             "id": spec.id,
-            "scene_id": data["image_filename"].rsplit(".", 1)[0],
-            "image": image,
-            "images": [s["image"] for s in shots] + [image],
+            **image_fields(data, shots),
             "task": spec.task,
             "hops": hops(spec.task),
             "object_count": len(views),

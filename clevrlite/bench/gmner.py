@@ -26,7 +26,7 @@ from clevrlite.bench.lookalike import VISIBLE, absent_holds, differences, lookal
 from clevrlite.bench.plan import InstanceSpec
 from clevrlite.bench.prompts import answer_json
 from clevrlite.bench.reader import ENTITY_KEYS
-from clevrlite.bench.shots import ExampleScene
+from clevrlite.bench.shots import ExampleScene, image_fields
 from clevrlite.bench.suite import BuildContext, ScoreSettings, Split, Suite
 from clevrlite.bench.validity import check_gmner
 from clevrlite.precision import Precision
@@ -207,12 +207,9 @@ def record(options: Any, spec: InstanceSpec, data: dict[str, Any], plan: dict[st
         raise ConstructionError(f"instance {spec.id}: only {len(pool)} example scenes of "
                                 f"{spec.n_objects} objects for {options.shots} examples")
     shots = [pool[k] for k in picks]
-    image = f"images/{data['image_filename']}"
     return {
         "id": spec.id,
-        "scene_id": data["image_filename"].rsplit(".", 1)[0],
-        "image": image,
-        "images": [s["image"] for s in shots] + [image],
+        **image_fields(data, shots),
         "task": TASK,
         "object_count": len(drawn),
         "text": text,

@@ -122,3 +122,11 @@ def choose_other_scenes(scenes: Sequence[ExampleScene], count: int, task: str, p
                 chosen.append((k, Shot(index, shot_pointer, shot_target)))
                 break
     return chosen
+
+
+def image_fields(data: dict[str, Any], shots: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """An instance's scene id and images: the examples' images first, its own last (the
+    order its prompt numbers them)."""
+    image = f"images/{data['image_filename']}"
+    return {"scene_id": data["image_filename"].rsplit(".", 1)[0], "image": image,
+            "images": [s["image"] for s in shots] + [image]}

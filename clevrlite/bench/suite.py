@@ -11,7 +11,6 @@ subclass in a module of its own and one line in clevrlite.bench.registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 import numpy as np

@@ -42,6 +42,7 @@ from clevrlite.bench.reader import (SceneCache, benchmark_info, fingerprint, loa
                                     object_value)
 from clevrlite.bench.registry import get_suite
 from clevrlite.fsutil import write_lines
+from clevrlite.scoring.blind import rule_out_examples
 
 KINDS = BASELINE_KINDS
 IMAGE_SIDE = ("color", "shape")
@@ -227,7 +228,7 @@ def _text_only_answer(inst: dict, rng: random.Random, vocab: _Vocabulary,
     if len(picked) == 1 and object_value(picked[0], attribute) is not None:
         return object_value(picked[0], attribute)
     if shots:
-        objects = _rule_out_examples(objects, inst, precision)
+        objects = rule_out_examples(objects, inst, precision)
     shown = [obj for obj in objects if object_value(obj, attribute) is not None]
     if shown:
         return rng.choice(_distinct([round_value(object_value(obj, attribute), precision)
@@ -240,22 +241,6 @@ def _matching(objects: list[dict], attribute: str | None, value: Any,
     """The objects of a text whose ``attribute`` shows ``value``."""
     return [obj for obj in objects if object_value(obj, attribute) is not None
             and answers_match(object_value(obj, attribute), value, precision)]
-
-
-def _rule_out_examples(objects: list[dict], inst: dict, precision: Precision) -> list[dict]:
-    """``objects`` without those that same-scene examples pick out (examples never concern
-    the target object); examples from other scenes say nothing about these objects."""
-    remaining = list(objects)
-    for shot in inst.get("shots") or []:
-        if shot.get("scene_id", inst.get("scene_id")) != inst.get("scene_id"):
-            continue
-        for attribute, value in ((shot.get("target_attribute"), shot.get("answer")),
-                                 (shot.get("pointer_attribute"), shot.get("pointer_value"))):
-            found = _matching(remaining, attribute, value, precision)
-            if len(found) == 1:
-                remaining.remove(found[0])
-                break
-    return remaining
 
 
 def _parse_scene_text(text: str, fmt: str | None, where: str) -> list[dict[str, Any]]:

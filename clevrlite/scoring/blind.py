@@ -231,7 +231,7 @@ def single_unit(inst: dict[str, Any], know: Knowledge, precision: Precision,
                 inst["answer"], score, [], None, "classify", np.zeros(0))
     question = box_features(inst["pointer_value"], know) if pointer == "bbox" else [0.0] * 6
     if task == "img2data":
-        candidates = _rule_out_examples(objects, inst, precision)
+        candidates = rule_out_examples(objects, inst, precision)
         unit.uniform = [o.get(target) for o in objects]
         unit.rules = [o.get(target) for o in _pointer_candidates(candidates, inst, know)]
         unit.kind = "choose"
@@ -297,10 +297,12 @@ def _pointer_candidates(objects: list[dict], inst: dict[str, Any],
     return objects
 
 
-def _rule_out_examples(objects: list[dict], inst: dict[str, Any],
-                       precision: Precision) -> list[dict]:
-    """``objects`` without those that worked examples from the question's own scene concern
-    (such examples never concern the target)."""
+def rule_out_examples(objects: list[dict], inst: dict[str, Any],
+                      precision: Precision) -> list[dict]:
+    """``objects`` without those that worked examples from the question's own scene pick out
+    (such examples never concern the target); examples from other scenes say nothing about
+    these objects. Never empty: when every object is ruled out, all stay."""
+    from clevrlite.bench.reader import object_value
     from clevrlite.scoring.answers import answers_match
 
     remaining = list(objects)
@@ -309,8 +311,8 @@ def _rule_out_examples(objects: list[dict], inst: dict[str, Any],
             continue
         for attribute, value in ((shot.get("target_attribute"), shot.get("answer")),
                                  (shot.get("pointer_attribute"), shot.get("pointer_value"))):
-            found = [o for o in remaining if attribute in o
-                     and answers_match(o[attribute], value, precision)]
+            found = [o for o in remaining if object_value(o, attribute) is not None
+                     and answers_match(object_value(o, attribute), value, precision)]
             if len(found) == 1:
                 remaining.remove(found[0])
                 break

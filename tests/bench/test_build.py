@@ -199,7 +199,6 @@ def test_examples_come_from_other_scenes_with_their_own_image_and_text(bench):
         assert len({s["scene_id"] for s in inst["shots"]}) == 2
         for s in inst["shots"]:
             assert s["scene_id"] != inst["scene_id"] and "_example_" in s["scene_id"]
-            scene = json.loads((out / "scenes" / f"{s['scene_id']}.json").read_text())
             objs = scene_values(out, {"scene_id": s["scene_id"]})[1]
             assert len(objs) == inst["object_count"]
             shot = next(o for o in objs if o["name"] == s["object"])

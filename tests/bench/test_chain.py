@@ -78,7 +78,7 @@ def test_every_chain_rederived_from_its_scene(chain):
         for attr in IMAGE:
             assert (attr in shown[0]) == (attr not in read_in_image), (inst["id"], attr)
         assert inst["hops"] == (len(inst["relations"]) + 1)
-        assert f"\"objects\": [the names of the objects" in inst["prompt"]
+        assert "\"objects\": [the names of the objects" in inst["prompt"]
         assert inst["rationale"].count(" is Object_") == len(inst["chain"])
     assert check_chain(out, instances) == []
     broken = dict(instances[0], chain=list(reversed(instances[0]["chain"])) + ["Object_9"])

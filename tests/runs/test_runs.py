@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from helpers import assert_one_line_error, clevrlite_command, invoke, run_cli, tree
