@@ -21,6 +21,7 @@ from clevrlite.bench.chain import IMAGE_ATTRS, IMAGE_RELATIONS, TEXT_ATTRS, quar
 from clevrlite.precision import Precision
 from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.scoring.boxes import is_null
+from clevrlite.scoring.evaluate import Cell
 
 _OBJECTS = re.compile(r'"objects"\s*:\s*\[([^\]]*)\]')
 
@@ -77,31 +78,17 @@ def _first_wrong(raw: str, inst: dict[str, Any]) -> int | None:
 
 
 @dataclass
-class _Count:
-    correct: int = 0
-    total: int = 0
-
-    def add(self, ok: bool) -> None:
-        self.correct += ok
-        self.total += 1
-
-    @property
-    def accuracy(self) -> float:
-        return round(100.0 * self.correct / self.total, 2) if self.total else 0.0
-
-
-@dataclass
 class ChainReport:
     """Scores of one predictions file on a chain benchmark; ``to_dict`` is ``--json``."""
 
     split: str
     mode: str
-    overall: _Count = field(default_factory=_Count)
-    by_hops: dict[str, _Count] = field(default_factory=dict)
-    by_pattern: dict[str, _Count] = field(default_factory=dict)
-    by_object_count: dict[str, _Count] = field(default_factory=dict)
-    by_pair: dict[str, _Count] = field(default_factory=dict)
-    by_attribute: dict[str, _Count] = field(default_factory=dict)  # two-target answers
+    overall: Cell = field(default_factory=Cell)
+    by_hops: dict[str, Cell] = field(default_factory=dict)
+    by_pattern: dict[str, Cell] = field(default_factory=dict)
+    by_object_count: dict[str, Cell] = field(default_factory=dict)
+    by_pair: dict[str, Cell] = field(default_factory=dict)
+    by_attribute: dict[str, Cell] = field(default_factory=dict)  # two-target answers
     first_wrong_hop: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     missing_ids: list[str] = field(default_factory=list)
@@ -125,7 +112,7 @@ class ChainReport:
                                          else "unparseable")
             if "+" in inst["target_attribute"]:
                 for attr, ok in judged.attributes.items():
-                    self.by_attribute.setdefault(attr, _Count()).add(ok)
+                    self.by_attribute.setdefault(attr, Cell()).add(ok)
             if judged.first_wrong is not None:
                 key = str(judged.first_wrong) if judged.first_wrong <= len(inst["chain"]) \
                     else "answer"
@@ -135,15 +122,15 @@ class ChainReport:
                            (self.by_object_count, str(inst["object_count"])),
                            (self.by_pair, f"{inst['pointer_attribute']}->"
                                           f"{inst['target_attribute']}")):
-            cells.setdefault(key, _Count()).add(correct)
+            cells.setdefault(key, Cell()).add(correct)
 
     def to_dict(self) -> dict[str, Any]:
-        def accuracies(cells: dict[str, _Count], numeric: bool = False) -> dict[str, float]:
+        def accuracies(cells: dict[str, Cell], numeric: bool = False) -> dict[str, float]:
             keys = sorted(cells, key=lambda k: (int(k) if numeric else 0, k))
-            return {k: cells[k].accuracy for k in keys}
+            return {k: round(cells[k].accuracy, 2) for k in keys}
         return {"suite": self.suite, "split": self.split, "mode": self.mode, "n": self.n,
                 "missing": len(self.missing_ids), "unparseable": self.unparseable,
-                "unknown": len(self.unknown_ids), "overall": self.overall.accuracy,
+                "unknown": len(self.unknown_ids), "overall": round(self.overall.accuracy, 2),
                 "by_hops": accuracies(self.by_hops, True),
                 "by_pattern": accuracies(self.by_pattern),
                 "by_object_count": accuracies(self.by_object_count, True),
