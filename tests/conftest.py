@@ -31,3 +31,12 @@ def gmner(tmp_path_factory):
     stats = build_benchmark(BenchmarkOptions(out=out, suite="gmner", size=24, n_objects=(3, 6),
                                              workers=1, cot=True))
     return out, stats, read_jsonl(out / "gmner.jsonl")
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    """A small chain benchmark with CoT prompts: (dir, stats, every instance)."""
+    out = tmp_path_factory.mktemp("chain") / "bench"
+    stats = build_benchmark(BenchmarkOptions(out=out, suite="chain", size=160,
+                                             n_objects=(4, 6), cot=True, workers=2))
+    return out, stats, read_jsonl(out / "chain.jsonl")

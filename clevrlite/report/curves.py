@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from clevrlite.report.models import Model
 from clevrlite.report.svg import Series, bar_chart, colour, line_chart
+from clevrlite.scoring.chain import ChainReport
 from clevrlite.scoring.entities import EntityReport
 
 ATTRIBUTE_ORDER = ("color", "shape", "material", "size")
@@ -73,6 +74,8 @@ def curves(models: Sequence[Model], instances: Sequence[dict[str, Any]]) -> list
     """Every chart the report shows, for the suite the models were scored on."""
     if isinstance(models[0].report, EntityReport):
         return _entity_curves(models)
+    if isinstance(models[0].report, ChainReport):
+        return _chain_curves(models)
     out: list[Curve] = []
     tasks = list(dict.fromkeys(t for m in models for t in m.report.by_task_object_count))
     for task in tasks:
@@ -138,6 +141,25 @@ def _entity_curves(models: Sequence[Model]) -> list[Curve]:
     out.append(Curve("textual_bias.svg",
                      "Textual bias: absent entities given a box",
                      bar_chart("textual bias", "", "% of absent entities", ["textual bias"],
+                               _series(models, values))))
+    return out
+
+
+def _chain_curves(models: Sequence[Model]) -> list[Curve]:
+    out = []
+    for field, filename, caption, title, axis, chart in (
+            ("by_object_count", "accuracy_by_object_count.svg",
+             "Accuracy against the number of objects in the scene",
+             "accuracy by object count", "objects in scene", line_chart),
+            ("by_hops", "accuracy_by_hops.svg", "Accuracy against the number of hops",
+             "accuracy by hop count", "hops", bar_chart),
+            ("by_pattern", "accuracy_by_pattern.svg",
+             "Accuracy by modality pattern (I: image, T: text)",
+             "accuracy by modality pattern", "pattern", bar_chart)):
+        values = [m.scores[field] for m in models]
+        out.append(Curve(filename, caption,
+                         chart(title, axis, "accuracy (%)",
+                               breakdown_order(k for v in values for k in v),
                                _series(models, values))))
     return out
 

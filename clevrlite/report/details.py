@@ -28,6 +28,8 @@ def value_texts(value: Any) -> list[str]:
     if isinstance(value, list):
         items = [json.dumps(v) for v in value]
         return [f"[{', '.join(items)}]", f"({', '.join(items)})", " ".join(items)]
+    if isinstance(value, dict):  # a conjunctive pointer: the first of its values found
+        return [t for v in value.values() for t in value_texts(v)]
     if isinstance(value, str):
         return [value]
     return [json.dumps(value)]
@@ -156,6 +158,7 @@ def _output(inst: dict[str, Any], model: Model, options: ScoreOptions, size: tup
 FACT_KEYS = (("task", "task"), ("object_count", "objects"), ("condition", "condition"),
              ("pointer_attribute", "pointer"), ("pointer_value", "pointer value"),
              ("target_attribute", "target"), ("target_object", "target object"),
+             ("hops", "hops"), ("chain", "objects on the way"), ("relations", "relations"),
              ("choices", "choices"), ("linking_sets", "linking sets"),
              ("min_linking_size", "smallest linking set"), ("scene_format", "scene format"),
              ("scene_id", "scene"))

@@ -42,11 +42,15 @@ class HumanSummary:
 
 
 def answer_kind(inst: dict[str, Any]) -> str:
-    """How a person answers: entities (a type and a box per mention), box, choice or text."""
+    """How a person answers: entities (a type and a box per mention), box, parts (a chain
+    question's two-part answer: buttons for the part the image shows, a field for the other),
+    choice or text."""
     if isinstance(inst.get("entities"), list):
         return "entities"
     if inst.get("target_attribute") == "bbox":
         return "box"
+    if "+" in str(inst.get("target_attribute") or ""):
+        return "parts"
     return "choice" if inst.get("choices") else "text"
 
 
@@ -102,8 +106,13 @@ def item(inst: dict[str, Any], suite: Suite) -> dict[str, Any]:
         out["question"] = inst.get("question") or ""
         out["scene_text"] = inst.get("scene_text")
         out["scene_table"] = scene_table(inst.get("scene_text"))
-        if kind == "choice":
-            out["choices"] = list(inst["choices"])
+        choices = inst.get("choices") or {}
+        if kind == "choice":  # a list, or the chain suite's {attribute: values}
+            out["choices"] = list(choices[inst["target_attribute"]]
+                                  if isinstance(choices, dict) else choices)
+        if kind == "parts":
+            out["parts"] = [{"name": name, "choices": list(choices[name]) if name in choices
+                             else None} for name in inst["target_attribute"].split("+")]
     return out
 
 

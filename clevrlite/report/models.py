@@ -2,7 +2,7 @@
 checks that refuse a file made for something else.
 
 Each file is scored exactly once, by clevrlite.scoring.evaluate.score, under the settings
-`clevrlite score` takes; its Report (EntityReport for gmner) gives every figure of the tables
+`clevrlite score` takes; its Report (EntityReport for gmner, ChainReport for chain) gives every figure of the tables
 and its per-instance outcomes drive the instance browser. A file is refused with one line
 naming it when it is empty, when any of its ids is not in the benchmark (a file for another
 benchmark, or another build of it), or when it says it was answered on another benchmark (a
@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from clevrlite.bench.reader import json_lines
 from clevrlite.errors import UsageError
+from clevrlite.scoring.chain import ChainReport
 from clevrlite.scoring.entities import EntityReport
 from clevrlite.scoring.evaluate import Report, read_predictions, score
 
@@ -40,7 +41,7 @@ class Model:
 
     name: str
     path: Path
-    report: "Report | EntityReport"
+    report: "Report | EntityReport | ChainReport"
     outputs: dict[str, str]
     seconds: list[float] = field(default_factory=list)  # a human file's time per answer
     scores: dict[str, Any] = field(default_factory=dict)  # report.to_dict(): score --json

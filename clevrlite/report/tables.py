@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from clevrlite.bench.suite import Split
 from clevrlite.report.curves import breakdown_order
 from clevrlite.report.models import Model
+from clevrlite.scoring.chain import ChainReport
 from clevrlite.scoring.entities import EntityReport
 
 DASH = "—"
@@ -107,6 +108,8 @@ def tables(models: Sequence[Model], splits: Sequence[Split]) -> str:
     """Every table for the models' suite, as one HTML fragment."""
     if isinstance(models[0].report, EntityReport):
         return _entity_tables(models)
+    if isinstance(models[0].report, ChainReport):
+        return _chain_tables(models)
     parts = []
     for split in splits:
         tasks = [t for t in split.tasks if any(t in m.scores["by_task"] for m in models)]
@@ -183,6 +186,37 @@ def _entity_tables(models: Sequence[Model]) -> str:
         breakdown_table("Gold entities matched by condition (%)", "", models, "by_condition",
                         "condition"),
         breakdown_table("GMNER F1 by scene format (%)", "", models, "by_format", "format"),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _chain_tables(models: Sequence[Model]) -> str:
+    hops = breakdown_order(k for m in models for k in m.scores["by_hops"])
+    parts = [
+        models_table("Accuracy by hop count (%)",
+                     "A question reaches its answer through 1, 2 or 3 hops, each resolved in "
+                     "one modality (1 hop is MATE's task); overall: every instance of the file "
+                     "(missing ids count as wrong).", models,
+                     [*(Column(f"{k} hop{'s' if k != '1' else ''}", f"by_hops/{k}")
+                        for k in hops),
+                      Column("overall", "overall"), Column("n", "n"),
+                      Column("missing", "missing"), Column("unparseable", "unparseable")]),
+        breakdown_table("Accuracy by modality pattern (%)",
+                        "I: a step resolved in the image, T: in the text; I&T: a pointer that "
+                        "needs a value from each; I+T: an answer with a part from each.",
+                        models, "by_pattern", "pattern"),
+        breakdown_table("Accuracy by object count (%)", "", models, "by_object_count",
+                        "objects"),
+        breakdown_table("Accuracy by pointer and target (%)", "", models, "by_pair",
+                        "pointer->target"),
+        breakdown_table("Two-part answers: each part (%)",
+                        "Accuracy of each attribute of the answers that have two; the whole "
+                        "answer counts as right only when both are.", models, "by_attribute",
+                        "attribute"),
+        breakdown_table("Where a wrong reply first went wrong (count)",
+                        "Wrong replies that name their objects (asked for with --cot): the "
+                        "first hop whose object is wrong, or “answer” when every object is "
+                        "right but the answer is not.", models, "first_wrong_hop", "first wrong"),
     ]
     return "\n".join(p for p in parts if p)
 

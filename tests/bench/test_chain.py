@@ -5,24 +5,14 @@ import json
 from collections import Counter
 
 import pytest
-from helpers import read_jsonl
 
 from clevrlite import serialize
-from clevrlite.bench.build import BenchmarkOptions, build_benchmark
 from clevrlite.bench.validity import check_chain
 from clevrlite.scoring.baselines import write_baseline
 from clevrlite.scoring.evaluate import score
 from clevrlite.scoring.rewards import reward
 
 IMAGE = ("color", "shape")
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    out = tmp_path_factory.mktemp("chain") / "bench"
-    stats = build_benchmark(BenchmarkOptions(out=out, suite="chain", size=160,
-                                             n_objects=(4, 6), cot=True, workers=2))
-    return out, stats, read_jsonl(out / "chain.jsonl")
 
 
 def objects_of(out, inst):

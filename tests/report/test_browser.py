@@ -296,6 +296,63 @@ def test_a_person_answers_ten_reloads_and_downloads_a_file_score_reads(chrome, g
     assert "people is partial: 10 of" in ran.stdout
 
 
+def answer_parts(chrome, item: dict, inst: dict, right: bool, keys: bool) -> None:
+    """Answer a two-part chain question: pick the image's part, type the text's, submit."""
+    from selenium.webdriver.common.keys import Keys
+
+    gold = inst["answer"]
+    field = None
+    for part in sorted(item["parts"], key=lambda p: p["choices"] is None):
+        name, value = part["name"], gold[part["name"]]
+        if part["choices"]:
+            if not right:
+                value = next(c for c in part["choices"] if c != value)
+            key = str(part["choices"].index(value) + 1)
+            if keys:
+                press(chrome, key)
+            else:
+                chrome.find_element(*by(f'#answer [data-part="{name}"] '
+                                        f'button[data-key="{key}"]')).click()
+            wait_for(chrome, f'#answer [data-part="{name}"] button.chosen', "data-key", key)
+        else:
+            field = chrome.find_element(*by(f'#answer input[data-part="{name}"]'))
+            field.send_keys(value if isinstance(value, str) else json.dumps(value))
+    if keys and field is not None:
+        field.send_keys(Keys.ENTER)
+    else:
+        chrome.find_element(*by("#submit")).click()
+
+
+def test_a_person_answers_two_part_chain_questions(chrome, chain, tmp_path):
+    """A chain answer with a part from each modality: buttons for the image's part, a field
+    for the text's; the file scores each whole answer as the scorer judges it."""
+    bench, _, instances = chain
+    by_id = {i["id"]: i for i in instances}
+    assert invoke("human", str(bench), "--sample", "24", "--out",
+                  str(tmp_path / "page")).returncode == 0
+    chrome.get((tmp_path / "page" / "index.html").as_uri())
+    wait_ready(chrome)
+    items = chrome.execute_script("return window.CLEVRLITE_SAMPLE")["items"]
+    assert {"parts", "choice", "text"} <= {it["kind"] for it in items}
+    plan = {}
+    for k, item in enumerate(items):
+        wait_for(chrome, "body", "data-item", item["id"])
+        inst = by_id[item["id"]]
+        if item["kind"] == "parts":
+            assert [p["name"] for p in item["parts"]] == inst["target_attribute"].split("+")
+            plan[item["id"]] = len(plan) % 2 == 0
+            answer_parts(chrome, item, inst, plan[item["id"]], keys=len(plan) % 3 != 0)
+        else:
+            plan[item["id"]] = True
+            answer(chrome, item, inst, True, keys=k % 2 == 0)
+    chrome.find_element(*by("#download")).click()
+    sample = chrome.execute_script("return window.CLEVRLITE_SAMPLE")["sample"]
+    path = downloaded(chrome.downloads, f"human-{sample}.jsonl")
+    outcomes = score(bench, path).outcomes
+    assert {i: outcomes[i] == "correct" for i in plan} == plan
+    assert sum(1 for it in items if it["kind"] == "parts") >= 2
+
+
 def test_a_person_grounds_every_gmner_mention(chrome, gmner, tmp_path):
     from selenium.webdriver.common.keys import Keys
 

@@ -84,6 +84,32 @@ def test_the_page_holds_the_sample_but_no_answer(grounding, tmp_path):
     assert tree(tmp_path / "page") == tree(again)
 
 
+def test_chain_items_offer_values_and_a_part_per_attribute(chain, tmp_path):
+    """Chain instances give choices as {attribute: values}: a one-part question offers that
+    attribute's values, a two-part one a part per attribute (values where the image shows it,
+    a field where the text gives it), and the gold answer is always among what is offered."""
+    bench, _, instances = chain
+    build_human(bench, 40, tmp_path / "page")
+    by_id = {i["id"]: i for i in instances}
+    kinds = Counter()
+    for item in sample_of(tmp_path / "page")["items"]:
+        inst = by_id[item["id"]]
+        kinds[item["kind"]] += 1
+        if item["kind"] == "choice":
+            assert item["choices"] == inst["choices"][inst["target_attribute"]]
+            assert inst["answer"] in item["choices"]
+        elif item["kind"] == "parts":
+            names = inst["target_attribute"].split("+")
+            assert [p["name"] for p in item["parts"]] == names
+            for part in item["parts"]:
+                offered = part["choices"]
+                assert (offered is None) == (part["name"] not in inst["choices"])
+                assert offered is None or inst["answer"][part["name"]] in offered
+        else:
+            assert item["kind"] == "text" and not inst["choices"]
+    assert set(kinds) == {"choice", "parts", "text"}
+
+
 def test_gmner_items_give_each_mention(gmner, tmp_path):
     bench, _, instances = gmner
     build_human(bench, 4, tmp_path / "page")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -71,17 +72,18 @@ def lookup(scores: dict, key: str):
 
 
 @pytest.fixture(scope="module")
-def files(mate, grounding, gmner, tmp_path_factory):
+def files(mate, grounding, gmner, chain, tmp_path_factory):
     """Baseline predictions for each suite: {suite: (bench, [files])}."""
     out = tmp_path_factory.mktemp("predictions")
     made = {}
-    for name, (bench, _, _) in (("mate", mate), ("grounding", grounding), ("gmner", gmner)):
+    for name, (bench, _, _) in (("mate", mate), ("grounding", grounding), ("gmner", gmner),
+                                ("chain", chain)):
         made[name] = (bench, [write_baseline(bench, kind, out / f"{name}-{kind}.jsonl")
                               for kind in KINDS])
     return made
 
 
-@pytest.mark.parametrize("suite", ["mate", "grounding", "gmner"])
+@pytest.mark.parametrize("suite", ["mate", "grounding", "gmner", "chain"])
 def test_every_table_figure_is_score_json(files, suite, tmp_path):
     bench, paths = files[suite]
     ran = invoke("report", str(bench), "--predictions", *map(str, paths), "--out",
@@ -108,7 +110,9 @@ def test_every_table_figure_is_score_json(files, suite, tmp_path):
               "grounding": {"by_task", "acc_at_0.5", "mean_iou", "textual_bias", "null_f1",
                             "by_condition", "ose", "by_min_linking_size", "overall"},
               "mate": {"by_task", "ose", "overall", "by_pair", "by_object_count",
-                       "by_min_linking_size"}}[suite]
+                       "by_min_linking_size"},
+              "chain": {"by_hops", "by_pattern", "by_object_count", "by_pair", "by_attribute",
+                        "overall", "n"}}[suite]
     assert wanted <= checked
 
 
@@ -215,6 +219,20 @@ def test_curves_are_svg_files_and_inline(files, tmp_path):
     svg = (tmp_path / "site" / "curves" / "accuracy_by_object_count.svg").read_text()
     for count, value in oracle["by_object_count"].items():
         assert f"{paths[0].stem}, {count}: {value:.2f}" in svg
+
+
+def test_chain_curves_are_the_scorers_hops_patterns_and_counts(files, tmp_path):
+    bench, paths = files["chain"]
+    build_report(bench, paths, tmp_path / "site")
+    names = {p.name for p in (tmp_path / "site" / "curves").iterdir()}
+    assert names == {"accuracy_by_object_count.svg", "accuracy_by_hops.svg",
+                     "accuracy_by_pattern.svg"}
+    random_ = score_json(bench, paths[1])
+    for field, filename in (("by_hops", "accuracy_by_hops.svg"),
+                            ("by_pattern", "accuracy_by_pattern.svg")):
+        svg = (tmp_path / "site" / "curves" / filename).read_text()
+        for key, value in random_[field].items():
+            assert escape(f"{paths[1].stem}, {key}: {value:.2f}") in svg
 
 
 def test_the_same_inputs_give_the_same_bytes(files, tmp_path):

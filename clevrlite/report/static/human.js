@@ -206,7 +206,50 @@
     } else if (it.kind === "text") {
       var v = typed(document.getElementById("typed").value);
       if (v !== undefined) submit(v);
+    } else if (it.kind === "parts") {
+      var value = {}, whole = true;
+      it.parts.forEach(function (p) {
+        var part = p.choices ? draft.parts[p.name] : typed(draft.texts[p.name] || "");
+        if (part === undefined) whole = false; else value[p.name] = part;
+      });
+      if (whole) submit(value);
     }
+  }
+
+  /* a two-part answer: buttons for a part the image shows, a field for one the text gives */
+  function partControls(it, box) {
+    var empty = null;
+    it.parts.forEach(function (p) {
+      var div = el("div", {"class": "entity part", "data-part": p.name});
+      div.appendChild(el("strong", {}, p.name + " "));
+      if (p.choices) {
+        var options = el("div", {"class": "choices"});
+        p.choices.forEach(function (c, k) {
+          options.appendChild(choiceButton(k + 1, c, function () {
+            draft.parts[p.name] = c; refresh();
+          }, draft.parts[p.name] === c ? "chosen" : ""));
+        });
+        div.appendChild(options);
+      } else {
+        var input = el("input", {type: "text", "data-part": p.name, "aria-label": p.name,
+                                 placeholder: "as the description writes it, then Enter"});
+        input.value = draft.texts[p.name] || "";
+        input.addEventListener("input", function () { draft.texts[p.name] = input.value; });
+        input.addEventListener("keydown", function (e) {
+          if (e.key === "Enter") { e.preventDefault(); submitDraft(); }
+        });
+        if (!input.value && empty === null) empty = input;
+        var row = el("div", {"class": "answer-row"});
+        row.appendChild(input);
+        div.appendChild(row);
+      }
+      box.appendChild(div);
+    });
+    var done = el("button", {type: "button", id: "submit", "class": "primary"}, "Submit (Enter)");
+    done.addEventListener("click", submitDraft);
+    box.appendChild(done);
+    var chosen = it.parts.every(function (p) { return !p.choices || p.name in draft.parts; });
+    if (chosen && empty) setTimeout(function () { empty.focus(); }, 0);
   }
 
   function answerControls(it) {
@@ -243,6 +286,8 @@
       box.appendChild(row);
       box.appendChild(el("p", {"class": "status"}, draft.box ? "your box: [" + draft.box.join(", ") + "]"
                                                               : "no box drawn yet"));
+    } else if (it.kind === "parts") {
+      partControls(it, box);
     } else {
       it.mentions.forEach(function (m, i) {
         var div = el("div", {"class": "entity" + (i === draft.current ? " current" : ""),
@@ -340,8 +385,16 @@
     store.at = at;
     var it = S.items[at];
     var prior = store.answers[it.id] ? store.answers[it.id].answer : undefined;
-    draft = {box: null, dragging: null, current: 0, types: [], boxes: []};
+    draft = {box: null, dragging: null, current: 0, types: [], boxes: [], parts: {}, texts: {}};
     if (it.kind === "box" && Array.isArray(prior)) draft.box = prior;
+    if (it.kind === "parts" && prior && typeof prior === "object") {
+      it.parts.forEach(function (p) {
+        if (!(p.name in prior)) return;
+        if (p.choices) draft.parts[p.name] = prior[p.name];
+        else draft.texts[p.name] = typeof prior[p.name] === "string" ? prior[p.name] :
+          JSON.stringify(prior[p.name]);
+      });
+    }
     if (it.kind === "entities") {
       draft.types = it.mentions.map(function (m, k) {
         return Array.isArray(prior) && prior[k] ? prior[k].type : null;
@@ -389,7 +442,12 @@
     var it = S.items[at];
     var digit = /^[1-9]$/.test(e.key) ? parseInt(e.key, 10) : 0;
     if (digit) {
+      var imagePart = it.kind === "parts" ? it.parts.filter(function (p) { return p.choices; })[0] : null;
       if (it.kind === "choice" && digit <= it.choices.length) submit(it.choices[digit - 1]);
+      else if (imagePart && digit <= imagePart.choices.length) {
+        draft.parts[imagePart.name] = imagePart.choices[digit - 1];
+        refresh();
+      }
       else if (it.kind === "entities" && digit <= S.types.length) {
         draft.types[draft.current] = S.types[digit - 1];
         if (draft.boxes[draft.current] !== undefined) advanceMention();
