@@ -364,6 +364,7 @@ class ChainSuite(Suite):
     example_extra = 0
     baseline_kinds = ("random", "oracle", "text-only", "blind", "first-hop", "no-conjunction")
     ability = "multi-hop cross-modal entity linking"
+    json_fields = ("choices",)
 
     def plan(self, options: Any, roles: Roles) -> list[InstanceSpec]:
         """Shares level by level: object count, hop count, pattern, (pointer, target)."""

@@ -82,6 +82,9 @@ class Suite:
     baseline_kinds: ClassVar[tuple[str, ...]]
     # What the suite trains, in verl's ``ability`` column.
     ability: ClassVar[str]
+    # Instance fields that hold a JSON object here where other suites hold a list (the chain
+    # suite's choices: {attribute: values}); table exports store them as JSON text.
+    json_fields: ClassVar[tuple[str, ...]] = ()
     # Whether its headline figure is a corpus F1 (else accuracy).
     corpus_f1: ClassVar[bool] = False
     # Whether it takes MATE's options (--mate-compat, --preset, --same-scene-shots).

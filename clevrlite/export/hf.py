@@ -2,7 +2,8 @@
 
 DEST/data/{split}-0000k-of-0000n.parquet holds every instance field; ``image`` (the question's
 image) and ``images`` (every image the prompt shows, in order) are Image features. Fields whose
-JSON type varies from line to line (answer, pointer_value, precision, shots) are JSON strings;
+JSON type varies from line to line (answer, pointer_value, precision, shots), and a suite's
+``json_fields`` (the chain suite's choices), are JSON strings;
 ``ground_truth`` is what clevrlite's judge needs. DEST/README.md is the card, whose ``configs``
 let ``datasets.load_dataset(DEST)`` find the splits; ``load_dataset("parquet",
 data_files=...)`` reads the shards directly.
@@ -21,11 +22,17 @@ from clevrlite.export.source import (count, ground_truth, image_paths, image_rec
                                      instances, open_benchmark, split_files)
 from clevrlite import fsutil
 from clevrlite.bench.reader import BenchmarkInfo
+from clevrlite.bench.registry import get_suite
 
 TEXT = ("id", "scene_id", "split", "task", "pointer_attribute", "target_attribute",
         "target_object", "scene_text", "scene_format", "question", "prompt", "rationale",
         "condition", "absent_object", "lookalike", "text", "ground_truth")
 INTEGER = ("object_count", "min_linking_size")
+
+
+def _as_json(info: BenchmarkInfo, name: str) -> bool:
+    """Whether field ``name`` is stored as JSON text in this suite's tables."""
+    return name in get_suite(info.suite).json_fields
 
 
 def features(info: BenchmarkInfo, sample: dict[str, Any]) -> Any:
@@ -37,7 +44,9 @@ def features(info: BenchmarkInfo, sample: dict[str, Any]) -> Any:
     for name in sample:
         if name in ("image", "images"):
             continue
-        if name in TEXT:
+        if _as_json(info, name):
+            columns[name] = string
+        elif name in TEXT:
             columns[name] = string
         elif name in INTEGER:
             columns[name] = value("int32")
@@ -67,8 +76,9 @@ def row(src: Path, info: BenchmarkInfo, split: str, inst: dict[str, Any],
             out[name] = image_record(src, inst["image"]) if inst.get("image") else None
         elif name == "images":
             out[name] = [image_record(src, p) for p in image_paths(inst)]
-        elif name in TEXT or name in INTEGER or name in ("choices", "image_only",
-                                                         "linking_sets", "entities"):
+        elif not _as_json(info, name) and (
+                name in TEXT or name in INTEGER
+                or name in ("choices", "image_only", "linking_sets", "entities")):
             out[name] = inst.get(name)
         else:
             out[name] = json.dumps(inst.get(name), ensure_ascii=False)

@@ -9,6 +9,7 @@ pattern (the modalities of the steps), object count and (pointer, target).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from clevrlite.bench.chain import IMAGE_ATTRS, IMAGE_RELATIONS, TEXT_ATTRS, quarter, resolve
+from clevrlite.bench.chain import (IMAGE_ATTRS, IMAGE_RELATIONS, TEXT_ATTRS, pointed, quarter,
+                                   resolve)
 from clevrlite.precision import Precision
 from clevrlite.scoring.answers import answers_match, extract_answer
 from clevrlite.scoring.boxes import is_null
@@ -255,16 +257,113 @@ def text_only_guesses(inst: dict[str, Any], vocabulary_values: Any) -> list[Any]
     return [o[targets[0]] for o in options] if len(targets) == 1 else options
 
 
+# Draws of the withheld attributes per question for likely_answers; answers whose count is
+# within TIE of the most frequent one count as equally likely (the draws' own noise).
+DRAWS = 20_000
+TIE = 0.1
+
+
+def likely_answers(inst: dict[str, Any], vocabulary_values: Any,
+                   draws: int = DRAWS) -> list[Any]:
+    """The answers the strongest reader of the text alone finds most likely (its chance).
+
+    It draws what the text withholds (each listed object's colour, and its shape where the
+    text leaves it out) uniformly and independently, keeps the draws in which the question
+    holds as written (every reference names exactly one object, a conjunctive pointer's
+    values are not unique alone, no step comes back to an object already on the chain) and
+    counts the answers they lead to. That is the logic of the question without the image:
+    the other object with the same colour as Object_2 is not Object_2, and if "the sphere"
+    names one object the others are not spheres. An independent adversary's reader built this
+    way scored 4 points over text_only_guesses on 5,500 chain questions."""
+    from clevrlite.scoring.blind import parse_objects
+    from clevrlite.serialize import rounded
+
+    precision = Precision.parse(inst.get("precision", 2))
+    listed = parse_objects(inst)
+    n = len(listed)
+    if n == 0:
+        return text_only_guesses(inst, vocabulary_values)
+    rng = np.random.default_rng(_seed_of(inst["id"]))
+    rows = np.arange(draws)
+    codes: dict[str, np.ndarray] = {}
+    values: dict[str, list[Any]] = {}
+    for attr in IMAGE_ATTRS:
+        values[attr] = list(vocabulary_values(attr))
+        if all(attr in o for o in listed):  # the text shows it: the same in every draw
+            index = {v: k for k, v in enumerate(values[attr])}
+            codes[attr] = np.broadcast_to(np.array([index.get(o[attr], -1) for o in listed]),
+                                          (draws, n))
+        else:
+            codes[attr] = rng.integers(0, len(values[attr]), (draws, n))
+    ok = np.ones(draws, bool)
+    pointer, value = inst["pointer_attribute"], inst["pointer_value"]
+    if pointer in TEXT_ATTRS:
+        start = np.full(draws, pointed(listed, pointer, value, precision)[0])
+    else:
+        attr = pointer.split("&")[0]
+        named = codes[attr] == values[attr].index(value[attr] if "&" in pointer else value)
+        if "&" in pointer:
+            ok &= named.sum(1) >= 2  # the image's value alone names several objects
+            named = named & np.array([quarter(rounded(o["rotation"], precision))
+                                      == value["quarter"] for o in listed])
+        ok &= named.sum(1) == 1
+        start = named.argmax(1)
+    chain = [start]
+    for relation in inst["relations"]:
+        here = chain[-1]
+        if relation in IMAGE_RELATIONS:
+            same = codes[IMAGE_RELATIONS[relation]]
+            partners = same == same[rows, here][:, None]
+            partners[rows, here] = False
+            ok &= partners.sum(1) == 1
+            step = partners.argmax(1)
+        else:
+            table = np.array([-1 if (j := resolve(listed, k, relation, precision)) is None
+                              else j for k in range(n)])
+            step = table[here]
+            ok &= step >= 0
+            step = np.maximum(step, 0)
+        for earlier in chain:
+            ok &= step != earlier
+        chain.append(step)
+    end = chain[-1]
+    targets = inst["target_attribute"].split("+")
+    key = np.zeros(draws, np.int64)
+    for t in targets:
+        radix, part = (len(values[t]), codes[t][rows, end]) if t in IMAGE_ATTRS else (n, end)
+        key = key * radix + part
+    counts = np.bincount(key[ok])
+    if counts.size == 0:
+        return text_only_guesses(inst, vocabulary_values)
+    best = np.flatnonzero(counts >= (1.0 - TIE) * counts.max())
+    answers = []
+    for k in best.tolist():
+        parts = {}
+        for t in reversed(targets):
+            radix = len(values[t]) if t in IMAGE_ATTRS else n
+            k, code = divmod(k, radix)
+            parts[t] = values[t][code] if t in IMAGE_ATTRS else rounded(listed[code][t], precision)
+        answers.append(parts[targets[0]] if len(targets) == 1 else
+                       {t: parts[t] for t in targets})
+    return answers
+
+
+def _seed_of(instance_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(instance_id.encode()).digest()[:8], "little")
+
+
 # ------------------------------------------------------------------------- audit units
 
 def audit_units(inst: dict[str, Any], know: Any) -> list[Any]:
     """One audit unit per instance: the whole answer, judged as the scorer judges it.
 
-    Chance here reads what the text is meant to give: the text half of a conjunctive pointer,
-    the hops the text resolves and the text half of a two-part answer (``text_only_guesses``),
-    and guesses uniformly where a step needs the image. Against a text-free guess, those
-    patterns would fail by design (the rotation quarter alone leaves a few listed objects);
-    a blind reader that beats this chance has found a way to the image's half without it."""
+    Chance here is the text's own logic (``likely_answers``): it reads what the text is meant
+    to give (the text half of a conjunctive pointer, the hops the text resolves, the text half
+    of a two-part answer) and takes every withheld value as equally likely a priori, with
+    only what the question's wording implies about them. Against a text-free guess, those
+    patterns would fail by design (the rotation quarter alone leaves a few listed objects); a
+    blind reader that beats this chance has found that the withheld values are not as likely
+    as each other given the text: a way to the image's half without it."""
     from clevrlite.scoring.blind import Unit, object_features, parse_objects, shown_visible
 
     precision = Precision.parse(inst.get("precision", 2))
@@ -276,7 +375,7 @@ def audit_units(inst: dict[str, Any], know: Any) -> list[Any]:
         raw = json.dumps({"answer": answer}, ensure_ascii=False)
         return float(judge_chain(inst, raw, precision=precision).correct)
 
-    guesses = text_only_guesses(inst, know.values)
+    guesses = likely_answers(inst, know.values)
     shown = shown_visible(listed)
     rows = [object_features(listed, j, know, shown) + _relation_features(listed, j, inst)
             for j in range(len(listed))]
@@ -314,4 +413,4 @@ def _relation_features(listed: list[dict], j: int, inst: dict[str, Any]) -> list
 
 
 __all__ = ["ChainJudged", "ChainReport", "audit_units", "baseline_answer", "format_chain_table",
-           "judge_chain", "score_chain", "text_only_guesses"]
+           "judge_chain", "likely_answers", "score_chain", "text_only_guesses"]

@@ -167,3 +167,81 @@ def test_chance_reads_the_text_half_of_a_conjunction_and_of_a_two_part_answer(ch
         text_part = [t for t in inst["target_attribute"].split("+") if t in ("name", "rotation")]
         read = {json.dumps(g[text_part[0]]) for g in units[inst["id"]].uniform}
         assert read == {json.dumps(inst["answer"][text_part[0]])}
+
+
+@pytest.fixture(scope="module")
+def three_objects(tmp_path_factory):
+    """Chain questions about three objects: few enough to enumerate every hidden value."""
+    from helpers import read_jsonl
+
+    from clevrlite.bench.build import BenchmarkOptions, build_benchmark
+
+    out = tmp_path_factory.mktemp("chain3") / "bench"
+    build_benchmark(BenchmarkOptions(out=out, suite="chain", size=30, n_objects=(3, 3),
+                                     workers=1, audit=False))
+    return out, read_jsonl(out / "chain.jsonl")
+
+
+def exact_answer_counts(inst, values):
+    """Every assignment of the colours and shapes the text withholds, kept where the question
+    holds as written by the generator's own rules (pointed, walk), and its answers' counts."""
+    import itertools
+
+    from clevrlite.bench.chain import pointed, walk
+    from clevrlite.precision import Precision
+    from clevrlite.scoring.blind import parse_objects
+    from clevrlite.serialize import rounded
+
+    precision = Precision.parse(inst.get("precision", 2))
+    listed = parse_objects(inst)
+    hidden = [a for a in IMAGE if not all(a in o for o in listed)]
+    per_object = [dict(zip(hidden, combo))
+                  for combo in itertools.product(*(values(a) for a in hidden))]
+    pointer, value = inst["pointer_attribute"], inst["pointer_value"]
+    targets = inst["target_attribute"].split("+")
+    counts = Counter()
+    for world in itertools.product(per_object, repeat=len(listed)):
+        dicts = [{**o, **w} for o, w in zip(listed, world)]
+        named = pointed(dicts, pointer, value, precision)
+        if len(named) != 1:
+            continue
+        if "&" in pointer:
+            attr = pointer.split("&")[0]
+            if sum(d[attr] == value[attr] for d in dicts) < 2:
+                continue
+        chain = walk(dicts, named[0], inst["relations"], precision)
+        if chain is not None:
+            end = dicts[chain[-1]]
+            counts[json.dumps([rounded(end[t], precision) for t in targets])] += 1
+    return counts
+
+
+def test_chance_is_the_most_likely_answer_given_the_text_by_enumeration(three_objects):
+    """likely_answers samples the withheld values; on three-object scenes every assignment
+    can be enumerated instead: its answers are the exact most likely ones (within its tie
+    margin), one per pattern, and it never answers what the question rules out (the other
+    object than the one named, a shape the pointer's object already has alone)."""
+    from clevrlite.scoring.blind import Knowledge
+    from clevrlite.scoring.chain import TIE, likely_answers, text_only_guesses
+
+    out, instances = three_objects
+    know = Knowledge(json.loads((out / "stats.json").read_text())["vocabulary"])
+    picked = {}
+    for inst in instances:
+        picked.setdefault(inst["task"], inst)
+    assert len(picked) == 10
+    understated = 0  # questions where a uniform guess over text_only_guesses is not the best
+    for inst in picked.values():
+        counts = exact_answer_counts(inst, know.values)
+        best = max(counts.values())
+        targets = inst["target_attribute"].split("+")
+        found = [json.dumps([a[t] for t in targets] if len(targets) > 1 else [a])
+                 for a in likely_answers(inst, know.values)]
+        assert json.dumps([inst["answer"][t] for t in targets] if len(targets) > 1
+                          else [inst["answer"]]) in counts  # the gold answer is possible
+        assert found and all(counts[f] >= (1 - 2 * TIE) * best for f in found), inst["id"]
+        assert any(counts[f] == best for f in found), inst["id"]
+        flat = [json.dumps([g[t] for t in targets] if len(targets) > 1 else [g])
+                for g in text_only_guesses(inst, know.values)]
+        understated += any(counts[f] < best for f in flat)
+    assert understated  # the text's logic is worth more than a uniform guess somewhere

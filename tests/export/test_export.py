@@ -23,7 +23,7 @@ from clevrlite.scoring.rewards import trl_reward, verl_compute_score
 datasets = pytest.importorskip("datasets")
 
 
-SUITES = ["mate", "grounding", "gmner"]
+SUITES = ["mate", "grounding", "gmner", "chain"]
 
 
 def source(request, suite):
@@ -66,7 +66,9 @@ def test_hf_loads_with_datasets_and_keeps_every_field(suite, request, tmp_path):
                 assert row["entities"] == inst["entities"] and row["text"] == inst["text"]
             else:
                 assert json.loads(row["pointer_value"]) == inst["pointer_value"]
-                assert row["linking_sets"] == inst["linking_sets"]
+                assert row.get("linking_sets") == inst.get("linking_sets")
+                choices = row["choices"]  # chain's {attribute: values} is JSON text
+                assert (json.loads(choices) if suite == "chain" else choices) == inst["choices"]
             truth = json.loads(row["ground_truth"])
             assert truth["suite"] == suite and truth["answer"] == inst["answer"]
 
