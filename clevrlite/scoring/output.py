@@ -65,10 +65,10 @@ def _wrap(ids: list[str], width: int = 96) -> list[str]:
     return rows + [row]
 
 
-def plot_accuracy(report: "Report | EntityReport", path: str | Path) -> None:
+def plot_accuracy(report: "Report | EntityReport | ChainReport", path: str | Path) -> None:
     """Write a PNG of the breakdowns (needs matplotlib): accuracy (GMNER F1 for gmner) versus
     object count, one line per task, and beside it accuracy by condition where the suite has
-    conditions."""
+    conditions (by hop count for chain)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -76,10 +76,16 @@ def plot_accuracy(report: "Report | EntityReport", path: str | Path) -> None:
     out = Path(path)
     if not out.parent.is_dir():
         raise UsageError(f"--plot {str(out)!r}: directory {str(out.parent)!r} does not exist")
+    side = "by condition"
     if isinstance(report, EntityReport):
         d = report.to_dict()
         lines = {"gmner (F1)": {int(k): v for k, v in d["by_object_count"].items()}}
         conditions, title = d["by_condition"], f"gmner ({report.split})"
+    elif isinstance(report, ChainReport):
+        d = report.to_dict()
+        lines = {"all hops": {int(k): v for k, v in d["by_object_count"].items()}}
+        conditions = {f"{k} hop{'s' if k != '1' else ''}": v for k, v in d["by_hops"].items()}
+        title, side = f"chain, {report.mode}", "by hop count"
     else:
         lines = {task: {c: cell.accuracy for c, cell in cells.items()}
                  for task, cells in report.by_task_object_count.items()}
@@ -103,7 +109,7 @@ def plot_accuracy(report: "Report | EntityReport", path: str | Path) -> None:
         bars.bar(list(conditions), list(conditions.values()), color="#5975A4")
         bars.set_ylim(0, 100)
         bars.set_ylabel("correct (%)")
-        bars.set_title("by condition")
+        bars.set_title(side)
         bars.grid(True, axis="y", alpha=0.3)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -245,3 +245,17 @@ def test_chance_is_the_most_likely_answer_given_the_text_by_enumeration(three_ob
                 for g in text_only_guesses(inst, know.values)]
         understated += any(counts[f] < best for f in flat)
     assert understated  # the text's logic is worth more than a uniform guess somewhere
+
+
+def test_score_plots_a_chain_report(chain, tmp_path):
+    """`score --plot` on a chain benchmark: accuracy by object count and by hop count."""
+    pytest.importorskip("matplotlib")
+    from helpers import invoke
+
+    out, _, _ = chain
+    path = tmp_path / "random.jsonl"
+    write_baseline("random", out, path)
+    ran = invoke("score", "--benchmark", str(out), "--predictions", str(path), "--plot",
+                 str(tmp_path / "acc.png"))
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
