@@ -126,8 +126,8 @@ def test_a_killed_run_leaves_whole_lines_and_resume_finishes_it(bench, tmp_path)
     out = tmp_path / "p.jsonl"
     with ChatServer(slow_seconds=0.3) as server:
         proc = subprocess.Popen([*clevrlite_command(), "predict", "--benchmark", str(bench),
-                                 "--base-url", server.base_url, "--model", "slow", "--out", str(out),
-                                 "--concurrency", "2", "--quiet"],
+                                 "--base-url", server.base_url, "--model", "slow", "--out",
+                                 str(out), "--concurrency", "2", "--quiet"],
                                 env={**os.environ, "OPENAI_API_KEY": SECRET})
         deadline = time.time() + 20
         while time.time() < deadline and len(out.read_bytes().splitlines()

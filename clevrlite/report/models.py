@@ -2,12 +2,13 @@
 checks that refuse a file made for something else.
 
 Each file is scored exactly once, by clevrlite.scoring.evaluate.score, under the settings
-`clevrlite score` takes; its Report (EntityReport for gmner, ChainReport for chain) gives every figure of the tables
-and its per-instance outcomes drive the instance browser. A file is refused with one line
-naming it when it is empty, when any of its ids is not in the benchmark (a file for another
-benchmark, or another build of it), or when it says it was answered on another benchmark (a
-human file carries the benchmark's fingerprint). A file that leaves ids out is kept and shown
-as partial: its missing ids count as missing, exactly as `score` counts them.
+`clevrlite score` takes; its Report (EntityReport for gmner, ChainReport for chain) gives
+every figure of the tables and its per-instance outcomes drive the instance browser. A file
+is refused with one line naming it when it is empty, when any of its ids is not in the
+benchmark (a file for another benchmark, or another build of it), or when it says it was
+answered on another benchmark (a human file carries the benchmark's fingerprint). A file that
+leaves ids out is kept and shown as partial: its missing ids count as missing, exactly as
+`score` counts them.
 """
 
 from __future__ import annotations

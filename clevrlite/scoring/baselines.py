@@ -22,7 +22,8 @@ split; if it does not, the text leaks what the image was meant to carry).
   also says what the other kinds answer on those suites.
 
 Every instance gets its own generator seeded by (kind, seed, id), so the output depends only on
-the seed and never on file order (text-only-shots shares text-only's draws). Outputs are realistic raw strings such as
+the seed and never on file order (text-only-shots shares text-only's draws). Outputs are
+realistic raw strings such as
 ``The answer is {"answer": "red"}``, which both scoring modes parse.
 """
 

@@ -122,7 +122,8 @@ def test_index_rows_are_the_scorers_outcomes(files, tmp_path):
     index = index_of(tmp_path / "site")
     assert index["columns"] == ["id", "task", "cell", "pair", "objects", "condition", "linking",
                                 "outcomes"]
-    instances = [i for name in ("cross_modal", "unimodal") for i in read_jsonl(bench / f"{name}.jsonl")]
+    instances = [i for name in ("cross_modal", "unimodal")
+                 for i in read_jsonl(bench / f"{name}.jsonl")]
     assert [row[0] for row in index["rows"]] == [i["id"] for i in instances]
     codes = {"correct": "c", "wrong": "w", "unparseable": "u", "missing": "m"}
     for m, model in enumerate(summary.models):
