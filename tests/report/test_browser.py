@@ -296,6 +296,14 @@ def test_a_person_answers_ten_reloads_and_downloads_a_file_score_reads(chrome, g
     assert "people is partial: 10 of" in ran.stdout
 
 
+def open_human_page(chrome, bench, out, *args: str) -> dict:
+    """Write a human page of ``bench`` into ``out``, open it and return its sample."""
+    assert invoke("human", str(bench), *args, "--out", str(out)).returncode == 0
+    chrome.get((out / "index.html").as_uri())
+    wait_ready(chrome)
+    return chrome.execute_script("return window.CLEVRLITE_SAMPLE")
+
+
 def answer_parts(chrome, item: dict, inst: dict, right: bool, keys: bool) -> None:
     """Answer a two-part chain question: pick the image's part, type the text's, submit."""
     from selenium.webdriver.common.keys import Keys
@@ -328,11 +336,8 @@ def test_a_person_answers_two_part_chain_questions(chrome, chain, tmp_path):
     for the text's; the file scores each whole answer as the scorer judges it."""
     bench, _, instances = chain
     by_id = {i["id"]: i for i in instances}
-    assert invoke("human", str(bench), "--sample", "24", "--out",
-                  str(tmp_path / "page")).returncode == 0
-    chrome.get((tmp_path / "page" / "index.html").as_uri())
-    wait_ready(chrome)
-    items = chrome.execute_script("return window.CLEVRLITE_SAMPLE")["items"]
+    sample = open_human_page(chrome, bench, tmp_path / "page", "--sample", "24")
+    items = sample["items"]
     assert {"parts", "choice", "text"} <= {it["kind"] for it in items}
     plan = {}
     for k, item in enumerate(items):
@@ -346,8 +351,7 @@ def test_a_person_answers_two_part_chain_questions(chrome, chain, tmp_path):
             plan[item["id"]] = True
             answer(chrome, item, inst, True, keys=k % 2 == 0)
     chrome.find_element(*by("#download")).click()
-    sample = chrome.execute_script("return window.CLEVRLITE_SAMPLE")["sample"]
-    path = downloaded(chrome.downloads, f"human-{sample}.jsonl")
+    path = downloaded(chrome.downloads, f"human-{sample['sample']}.jsonl")
     outcomes = score(bench, path).outcomes
     assert {i: outcomes[i] == "correct" for i in plan} == plan
     assert sum(1 for it in items if it["kind"] == "parts") >= 2
@@ -358,11 +362,7 @@ def test_a_person_grounds_every_gmner_mention(chrome, gmner, tmp_path):
 
     bench, _, instances = gmner
     by_id = {i["id"]: i for i in instances}
-    assert invoke("human", str(bench), "--sample", "2", "--out",
-                  str(tmp_path / "page")).returncode == 0
-    chrome.get((tmp_path / "page" / "index.html").as_uri())
-    wait_ready(chrome)
-    sample = chrome.execute_script("return window.CLEVRLITE_SAMPLE")
+    sample = open_human_page(chrome, bench, tmp_path / "page", "--sample", "2")
     types = sample["types"]
     for k, right in enumerate((True, False)):
         item = sample["items"][k]
