@@ -9,10 +9,10 @@ killed run leaves no half line and ``--resume`` finishes the job.
 Requests run ``concurrency`` at a time; 429, 5xx, timeouts and broken bodies are retried with
 exponential backoff (honouring Retry-After), up to ``retries`` times, after which the instance
 counts as failed and is left for a later ``--resume``. An endpoint that cannot be reached at
-all, or that fails ``STOP_AFTER`` requests in a row (``STOP_BEFORE_ANY`` while none has been
-answered yet and the failures are not rate limits), stops the run with one line naming the
-URL and the last status; the file is created only once an answer has come, so a run that got
-none leaves nothing behind. Each line names the benchmark it answers (its fingerprint), which
+all, or that fails ``STOP_AFTER`` requests in a row (``STOP_BEFORE_ANY`` over at least seven
+back-off units while none has been answered yet and the failures are not rate limits), stops
+the run with one line naming the URL and the last status; the file is created only once an
+answer has come, so a run that got none leaves nothing behind. Each line names the benchmark it answers (its fingerprint), which
 ``clevrlite score`` checks. The API key comes from the environment (OPENAI_API_KEY, or the
 variable ``--api-key-env`` names) and is never printed.
 """
@@ -24,6 +24,7 @@ import json
 import os
 import random
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +40,12 @@ RETRY_STATUS = (408, 409, 429)  # and every 5xx
 # retries ride out) would need a million requests to reach it by chance.
 STOP_AFTER = 20
 # A server that has not answered once in this run and fails for any reason but a rate limit
-# is most likely misconfigured or down: it stops sooner, before the back-off grows (about 7 s
-# at the defaults, where 20 took 40). A 429 says the server works, so it waits for STOP_AFTER.
+# is most likely misconfigured or down: it stops sooner, after STOP_BEFORE_ANY failures in a
+# row that span at least GRACE_BACKOFFS back-off units (7 s at the defaults, where 20 failures
+# took 40 s), so that a server still loading its model (503 for a few seconds) is waited for
+# whatever the concurrency. A 429 says the server works, so it waits for STOP_AFTER.
 STOP_BEFORE_ANY = 8
+GRACE_BACKOFFS = 7  # the first three retries' waits: 1 + 2 + 4
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,14 @@ class _Health:
     """Shared by the request threads: whether any request got through, and how many have
     failed in a row since the last that did."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, grace: float = 0.0) -> None:
         self.base_url = base_url
+        self.grace = grace  # seconds a run of failures must last before the first answer
         self.reached = threading.Event()
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._in_a_row = 0
+        self._since = 0.0  # when the current run of failures began
 
     def answered(self) -> None:
         with self._lock:
@@ -98,15 +104,20 @@ class _Health:
 
     def failed(self, exc: BaseException) -> None:
         """Count a failed request; raises Unreachable once STOP_AFTER have failed in a row
-        (STOP_BEFORE_ANY before the first answer, unless rate-limited)."""
+        (STOP_BEFORE_ANY lasting ``grace`` seconds before the first answer, unless
+        rate-limited)."""
         patient = self.reached.is_set() or getattr(exc, "status_code", None) == 429
         limit = STOP_AFTER if patient else STOP_BEFORE_ANY
+        now = time.monotonic()
         with self._lock:
+            if self._in_a_row == 0:
+                self._since = now
             self._in_a_row += 1
-            give_up = self._in_a_row >= limit
+            count = self._in_a_row
+            give_up = count >= limit and (patient or now - self._since >= self.grace)
         if give_up:
             self.stop.set()
-            raise Unreachable(f"stopped after {limit} requests in a row failed, the last "
+            raise Unreachable(f"stopped after {count} requests in a row failed, the last "
                               f"with {_status(exc)} from {self.base_url} ({_one_line(exc)}); "
                               f"fix the endpoint, then rerun with --resume")
 
@@ -283,7 +294,8 @@ def predict(options: PredictOptions, progress: bool = False) -> PredictSummary:
     todo = [i for i in instances if i["id"] not in done]
     summary = PredictSummary(skipped=len(instances) - len(todo))
     client = _client(options)
-    health, source = _Health(options.base_url), fingerprint(options.benchmark)
+    health = _Health(options.base_url, GRACE_BACKOFFS * options.backoff)
+    source = fingerprint(options.benchmark)
     lines = _LazyLines(out)
     from tqdm import tqdm
 

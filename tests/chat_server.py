@@ -6,6 +6,8 @@ Behaviours per model name, so one server covers every case a client must survive
   - ``slow``: answers after ``slow_seconds``;
   - ``flaky``: 429 (with Retry-After 0) for the first two calls of each prompt, then answers;
   - ``broken``: 500 for ever;
+  - ``loading``: 503 until ``loading_seconds`` after the server started, then answers (a
+    server still loading its model);
   - ``garbage``: 200 with a body that is not JSON.
 Every request is recorded (headers and JSON body) for the test to inspect.
 """
@@ -24,9 +26,11 @@ class ChatServer:
     """Start with ``with ChatServer() as server:``; ``server.base_url`` ends in /v1."""
 
     def __init__(self, reply: Callable[[dict], str] | None = None,
-                 slow_seconds: float = 2.0) -> None:
+                 slow_seconds: float = 2.0, loading_seconds: float = 1.0) -> None:
         self.reply = reply or (lambda request: 'The answer is {"answer": "red"}')
         self.slow_seconds = slow_seconds
+        self.loading_seconds = loading_seconds
+        self.started = time.monotonic()
         self.requests: list[dict[str, Any]] = []
         self.calls: Counter = Counter()
         self.lock = threading.Lock()
@@ -80,6 +84,10 @@ class ChatServer:
                     return
                 if model == "broken":
                     self._send(500, b'{"error": {"message": "internal error"}}')
+                    return
+                if model == "loading" and \
+                        time.monotonic() - server.started < server.loading_seconds:
+                    self._send(503, b'{"error": {"message": "loading the model"}}')
                     return
                 if model == "flaky" and count <= 2:
                     self._send(429, b'{"error": {"message": "rate limited"}}',
