@@ -27,7 +27,7 @@ from clevrlite.bench.registry import get_suite
 TEXT = ("id", "scene_id", "split", "task", "pointer_attribute", "target_attribute",
         "target_object", "scene_text", "scene_format", "question", "prompt", "rationale",
         "condition", "absent_object", "lookalike", "text", "ground_truth")
-INTEGER = ("object_count", "min_linking_size")
+INTEGER = ("object_count", "min_linking_size", "hops")
 
 
 def _as_json(info: BenchmarkInfo, name: str) -> bool:
@@ -80,6 +80,8 @@ def row(src: Path, info: BenchmarkInfo, split: str, inst: dict[str, Any],
                 name in TEXT or name in INTEGER
                 or name in ("choices", "image_only", "linking_sets", "entities")):
             out[name] = inst.get(name)
+        elif _as_json(info, name) and inst.get(name) is None:
+            out[name] = None  # a suite's JSON field that this instance leaves empty
         else:
             out[name] = json.dumps(inst.get(name), ensure_ascii=False)
     return out

@@ -28,8 +28,8 @@ def value_texts(value: Any) -> list[str]:
     if isinstance(value, list):
         items = [json.dumps(v) for v in value]
         return [f"[{', '.join(items)}]", f"({', '.join(items)})", " ".join(items)]
-    if isinstance(value, dict):  # a conjunctive pointer: the first of its values found
-        return [t for v in value.values() for t in value_texts(v)]
+    if isinstance(value, dict):  # a conjunctive pointer: its image value; its quarter is a
+        return [v for v in value.values() if isinstance(v, str)]  # number the text never shows
     if isinstance(value, str):
         return [value]
     return [json.dumps(value)]

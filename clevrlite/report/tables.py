@@ -214,9 +214,11 @@ def _chain_tables(models: Sequence[Model]) -> str:
                         "answer counts as right only when both are.", models, "by_attribute",
                         "attribute"),
         breakdown_table("Where a wrong reply first went wrong (count)",
-                        "Wrong replies that name their objects (asked for with --cot): the "
-                        "first hop whose object is wrong, or “answer” when every object is "
-                        "right but the answer is not.", models, "first_wrong_hop", "first wrong"),
+                        "Wrong replies that name their objects (asked for with --cot), by the "
+                        "first object on the way that is wrong: 1 the pointer's own object, 2 "
+                        "the one the first relation reaches, and so on; “answer” when every object "
+                        "is right but the answer is not.", models, "first_wrong_hop",
+                        "first wrong"),
     ]
     return "\n".join(p for p in parts if p)
 

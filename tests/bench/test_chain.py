@@ -110,8 +110,14 @@ def test_scores_per_attribute_per_hop_and_where_a_chain_went_wrong(chain, tmp_pa
     assert sum(report["by_attribute"].values()) / len(report["by_attribute"]) == \
         pytest.approx(50.0, abs=15)
     longer = sum(i["hops"] >= 2 for i in instances)
-    assert report["first_wrong_hop"]["2"] == longer
-    assert report["first_wrong_hop"]["answer"] == len(two)
+    assert report["first_wrong_hop"] == {"1": 0, "2": longer, "3": 0,
+                                         "answer": len(two)}  # 3: a 3-hop chain's last
+    from clevrlite.report.site import build_report
+
+    build_report(out, [path], tmp_path / "site")  # the report's table: the same counts
+    page = (tmp_path / "site" / "index.html").read_text()
+    for key, count in report["first_wrong_hop"].items():
+        assert f'data-key="first_wrong_hop/{key}" data-value="{count}"' in page
 
 
 def test_baselines_where_they_belong(chain, tmp_path):
