@@ -257,8 +257,7 @@ def text_only_guesses(inst: dict[str, Any], vocabulary_values: Any) -> list[Any]
         here = [j for j, o in enumerate(listed)
                 if quarter(o["rotation"]) == value["quarter"]] or list(range(len(listed)))
     elif pointer in TEXT_ATTRS:
-        here = [j for j, o in enumerate(listed)
-                if answers_match(o.get(pointer), value, precision)] or list(range(len(listed)))
+        here = pointed(listed, pointer, value, precision) or list(range(len(listed)))
     else:
         here = list(range(len(listed)))
     for relation in inst["relations"]:
@@ -313,10 +312,10 @@ def likely_answers(inst: dict[str, Any], vocabulary_values: Any) -> list[Any]:
     radices = [len(values[t]) if t in IMAGE_ATTRS else len(listed) for t in targets]
     counts = np.zeros(int(np.prod(radices)), np.int64)
     rng = np.random.default_rng(_seed_of(inst["id"]))
+    text = _TextSide(inst, listed, values, precision)
     drawn = 0
     while counts.sum() < KEPT and drawn < MAX_DRAWS:
-        counts += np.bincount(_kept_answers(inst, listed, values, precision, rng),
-                              minlength=counts.size)
+        counts += np.bincount(_kept_answers(inst, text, values, rng), minlength=counts.size)
         drawn += BATCH
     if not counts.any():
         return text_only_guesses(inst, vocabulary_values)
@@ -331,33 +330,46 @@ def likely_answers(inst: dict[str, Any], vocabulary_values: Any) -> list[Any]:
     return answers
 
 
-def _kept_answers(inst: dict[str, Any], listed: list[dict], values: dict[str, list],
-                  precision: Precision, rng: np.random.Generator) -> np.ndarray:
+class _TextSide:
+    """What likely_answers reads from the text once per question: the listed attributes the
+    text shows (coded), the objects its pointer names and where its text relations lead."""
+
+    def __init__(self, inst: dict[str, Any], listed: list[dict], values: dict[str, list],
+                 precision: Precision) -> None:
+        from clevrlite.serialize import rounded
+
+        self.n = len(listed)
+        self.shown = {attr: np.array([values[attr].index(o[attr]) if o[attr] in values[attr]
+                                      else -1 for o in listed])
+                      for attr in IMAGE_ATTRS if all(attr in o for o in listed)}
+        pointer, value = inst["pointer_attribute"], inst["pointer_value"]
+        self.start = pointed(listed, pointer, value, precision)[0] \
+            if pointer in TEXT_ATTRS else None
+        self.in_quarter = np.array([quarter(rounded(o["rotation"], precision))
+                                    == value["quarter"] for o in listed]) \
+            if "&" in pointer else None
+        self.steps = {r: np.array([-1 if (j := resolve(listed, k, r, precision)) is None
+                                   else j for k in range(self.n)])
+                      for r in inst["relations"] if r not in IMAGE_RELATIONS}
+
+
+def _kept_answers(inst: dict[str, Any], text: _TextSide, values: dict[str, list],
+                  rng: np.random.Generator) -> np.ndarray:
     """One batch of likely_answers: the answer (coded in mixed radix over the targets) of
     every draw in which the question holds."""
-    from clevrlite.serialize import rounded
-
-    n = len(listed)
-    rows = np.arange(BATCH)
-    codes: dict[str, np.ndarray] = {}
-    for attr in IMAGE_ATTRS:
-        if all(attr in o for o in listed):  # the text shows it: the same in every draw
-            index = {v: k for k, v in enumerate(values[attr])}
-            codes[attr] = np.broadcast_to(np.array([index.get(o[attr], -1) for o in listed]),
-                                          (BATCH, n))
-        else:
-            codes[attr] = rng.integers(0, len(values[attr]), (BATCH, n))
+    n, rows = text.n, np.arange(BATCH)
+    codes = {attr: np.broadcast_to(text.shown[attr], (BATCH, n)) if attr in text.shown
+             else rng.integers(0, len(values[attr]), (BATCH, n)) for attr in IMAGE_ATTRS}
     ok = np.ones(BATCH, bool)
     pointer, value = inst["pointer_attribute"], inst["pointer_value"]
-    if pointer in TEXT_ATTRS:
-        start = np.full(BATCH, pointed(listed, pointer, value, precision)[0])
+    if text.start is not None:
+        start = np.full(BATCH, text.start)
     else:
         attr = pointer.split("&")[0]
         named = codes[attr] == values[attr].index(value[attr] if "&" in pointer else value)
-        if "&" in pointer:
+        if text.in_quarter is not None:
             ok &= named.sum(1) >= 2  # the image's value alone names several objects
-            named = named & np.array([quarter(rounded(o["rotation"], precision))
-                                      == value["quarter"] for o in listed])
+            named = named & text.in_quarter
         ok &= named.sum(1) == 1
         start = named.argmax(1)
     chain = [start]
@@ -370,9 +382,7 @@ def _kept_answers(inst: dict[str, Any], listed: list[dict], values: dict[str, li
             ok &= partners.sum(1) == 1
             step = partners.argmax(1)
         else:
-            table = np.array([-1 if (j := resolve(listed, k, relation, precision)) is None
-                              else j for k in range(n)])
-            step = table[here]
+            step = text.steps[relation][here]
             ok &= step >= 0
             step = np.maximum(step, 0)
         for earlier in chain:
@@ -436,8 +446,7 @@ def _text_start(listed: list[dict], inst: dict[str, Any], precision: Precision) 
     pointer = inst["pointer_attribute"]
     if pointer not in TEXT_ATTRS:
         return None
-    found = [j for j, o in enumerate(listed)
-             if answers_match(o.get(pointer), inst["pointer_value"], precision)]
+    found = pointed(listed, pointer, inst["pointer_value"], precision)
     return found[0] if len(found) == 1 else None
 
 
