@@ -155,6 +155,21 @@ def check_writable(out: Path, flag: str = "--out") -> None:
                          f"directory") from None
 
 
+def check_replaceable(out: Path, overwrite: bool, marker: str, what: str) -> None:
+    """Refuse an ``out`` folder that clevrlite may not replace, with one usage error: a file,
+    a non-empty folder without ``overwrite``, or one that no earlier ``what`` of ours wrote
+    (it has no ``marker`` file): --overwrite never clears a folder of someone else's files."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder for the {what}")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise UsageError(f"--out {str(out)!r} is not empty; choose a new folder or add "
+                             f"--overwrite to replace an earlier {what} there")
+        if not (out / marker).is_file():
+            raise UsageError(f"--out {str(out)!r} is not a folder clevrlite wrote (no "
+                             f"{marker}); --overwrite only replaces an earlier {what}")
+
+
 def sync_tree(root: Path) -> None:
     """Make every file and directory under ``root`` durable (before a run's index is written).
 

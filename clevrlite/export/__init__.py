@@ -2,7 +2,9 @@
 
 hf (Hugging Face parquet with a card), lmms-eval (a task folder), vlmevalkit (its custom TSV),
 verl and trl (RL datasets whose rewards are clevrlite's) read a benchmark of any suite;
-twitter-gmner (the Twitter-GMNER release's layout) a gmner benchmark; coco a render run. DEST must be empty unless ``overwrite``, which clears it first.
+twitter-gmner (the Twitter-GMNER release's layout) a gmner benchmark; coco a render run.
+DEST must be empty, or with ``overwrite`` an earlier export (it holds source.MARKER), which is
+cleared first; a folder of anyone else's files is never cleared.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from clevrlite.errors import UsageError
-from clevrlite.export.source import prepare_dest
+from clevrlite.export.source import MARKER, clear, prepare_dest
 
 FORMATS = ("hf", "lmms-eval", "vlmevalkit", "verl", "trl", "coco", "twitter-gmner")
 
@@ -51,8 +53,9 @@ def export(src: str | Path, to: str, dest: str | Path, overwrite: bool = False,
     try:
         return exporter(src, dest, split)
     except BaseException:
-        if dest.is_dir() and not any(p.is_file() for p in dest.rglob("*")):
-            prepare_dest(dest, True)  # nothing useful written: leave no half-built tree
+        if dest.is_dir() and not any(p.is_file() and p.name != MARKER
+                                     for p in dest.rglob("*")):
+            clear(dest)  # nothing useful written: leave no half-built tree
         raise
 
 

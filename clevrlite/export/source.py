@@ -13,9 +13,12 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
+from clevrlite import fsutil
 from clevrlite.errors import UsageError
 from clevrlite.bench.reader import BenchmarkInfo, benchmark_info
 from clevrlite.bench.registry import get_suite
+
+MARKER = ".clevrlite-export"  # in every --out an export wrote: --overwrite replaces only these
 
 
 
@@ -77,16 +80,18 @@ def image_record(src: Path, relative: str) -> dict[str, Any]:
 
 
 def prepare_dest(dest: Path, overwrite: bool) -> None:
-    """Make ``dest`` an empty directory: refuse a non-empty one unless ``overwrite``."""
-    if dest.exists() and not dest.is_dir():
-        raise UsageError(f"--out {str(dest)!r} is a file; give a directory")
-    if dest.is_dir() and any(dest.iterdir()):
-        if not overwrite:
-            raise UsageError(f"--out {str(dest)!r} is not empty; choose another directory or "
-                             f"add --overwrite to replace what is there")
-        for child in dest.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+    """Make ``dest`` an empty directory marked as an export: refuse a non-empty one unless
+    ``overwrite`` and an earlier export wrote it (fsutil.check_replaceable)."""
+    fsutil.check_replaceable(dest, overwrite, MARKER, "export")
+    clear(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    fsutil.write_text(dest / MARKER, "clevrlite export\n")
+
+
+def clear(dest: Path) -> None:
+    """Remove everything in ``dest`` (an export of ours, or one that failed half-way)."""
+    for child in dest.iterdir() if dest.is_dir() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Iterator
 
 from clevrlite.errors import UsageError
-from clevrlite.fsutil import check_writable, make_dirs, remove_empty_dirs, write_text
+from clevrlite.fsutil import (check_replaceable, check_writable, make_dirs, remove_empty_dirs,
+                              write_text)
 
 MARKER = ".clevrlite-site"
 
@@ -25,15 +26,7 @@ def site_folder(out: Path, kind: str, overwrite: bool) -> Iterator[Path]:
     """A fresh temporary folder to write the ``kind`` site into; on success it replaces
     ``out`` (which must be absent, empty, or with ``overwrite`` a site of ours)."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a file; give a folder for the site")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise UsageError(f"--out {str(out)!r} is not empty; choose a new folder or add "
-                             f"--overwrite to replace an earlier site there")
-        if not (out / MARKER).is_file():
-            raise UsageError(f"--out {str(out)!r} is not a folder clevrlite wrote (no "
-                             f"{MARKER}); --overwrite only replaces an earlier site")
+    check_replaceable(out, overwrite, MARKER, "site")
     check_writable(out)
     created = make_dirs(out.parent)
     tmp = out.parent / f".{out.name}.{os.getpid()}.part"

@@ -18,6 +18,7 @@ from PIL import Image
 
 from clevrlite.errors import UsageError
 from clevrlite.export import export
+from clevrlite.export.source import MARKER
 from clevrlite.scoring.rewards import trl_reward, verl_compute_score
 
 datasets = pytest.importorskip("datasets")
@@ -259,8 +260,15 @@ def test_bad_input(mate, tmp_path):
     assert (dest / "old.txt").read_text() == "keep me"
     proc = subprocess.run([*cli, "export", str(src), "--to", "hf", "--out", str(dest),
                            "--overwrite"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert not (dest / "old.txt").exists() and (dest / "README.md").is_file()
+    lines = proc.stderr.strip().splitlines()  # --overwrite never clears someone else's files
+    assert proc.returncode == 2 and len(lines) == 1 and "not a folder clevrlite wrote" in lines[0]
+    assert (dest / "old.txt").read_text() == "keep me"
+    mine = tmp_path / "mine"
+    assert export(src, "trl", mine) and (mine / MARKER).is_file()
+    proc = subprocess.run([*cli, "export", str(src), "--to", "hf", "--out", str(mine),
+                           "--overwrite"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr  # an earlier export is replaced
+    assert (mine / "README.md").is_file() and not list(mine.glob("*.parquet"))
     with pytest.raises(UsageError, match="no scenes/ and masks/"):
         export(tmp_path, "coco", tmp_path.parent / "elsewhere")
 
