@@ -448,7 +448,8 @@ def predict(benchmark_dir, base_url, model, out, split, concurrency, retries, ti
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Destination directory (must be empty unless --overwrite).")
 @click.option("--split", default="all", help=SPLIT_HELP.format("all"))
-@click.option("--overwrite", is_flag=True, help="Replace an earlier export in --out (never a folder of other files).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an earlier export in --out (never a folder of other files).")
 def export_command(source, to, out, split, overwrite) -> None:
     """Export a benchmark (or a render run, --to coco) to another tool's format."""
     from clevrlite.export import export
