@@ -167,7 +167,8 @@ def construct(spec: InstanceSpec, objects: list[SceneObject], rng: np.random.Gen
                     f"held the chain in {MAX_ATTEMPTS} attempts; use more objects per scene")
 
 
-def _pick(options: Iterable[str], rng: np.random.Generator) -> str:
+def _pick(options: Iterable[Any], rng: np.random.Generator) -> Any:
+    """One of ``options``, drawn uniformly from ``rng``."""
     options = list(options)
     return options[int(rng.integers(len(options)))]
 
@@ -182,7 +183,7 @@ def _follow(dicts: list[dict], chain: list[int], relation: str, choices: dict[st
     free = [j for j in range(len(dicts)) if j not in chain]
     if not free:
         return None
-    nxt = free[int(rng.integers(len(free)))]
+    nxt = _pick(free, rng)
     others = [j for j in range(len(dicts)) if j not in (here, nxt)]
     if relation == "quarter":
         q = quarter(rounded(dicts[here]["rotation"], precision))
@@ -204,13 +205,13 @@ def _in_quarter(q: int, rng: np.random.Generator) -> float:
 
 
 def _pick_quarter(not_this: int, rng: np.random.Generator) -> int:
-    return [q for q in range(4) if q != not_this][int(rng.integers(3))]
+    return _pick((q for q in range(4) if q != not_this), rng)
 
 
 def _change(d: dict, attr: str, choices: dict[str, list], rng: np.random.Generator) -> None:
     others = [v for v in choices[attr] if v != d[attr]]
     if others:
-        d[attr] = others[int(rng.integers(len(others)))]
+        d[attr] = _pick(others, rng)
 
 
 def _make_unique(dicts: list[dict], index: int, attr: str, choices: dict[str, list],
