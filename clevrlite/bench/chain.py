@@ -394,9 +394,8 @@ class ChainSuite(Suite):
     def construct_example(self, objects: list[SceneObject], rng: np.random.Generator,
                           ctx: BuildContext) -> dict[str, Any]:
         """An example scene holds one chain of a pattern drawn from every pattern."""
-        patterns = [p for ps in PATTERNS.values() for p in ps]
-        pattern = patterns[int(rng.integers(len(patterns)))]
-        pointer, target = pairs(pattern)[int(rng.integers(len(pairs(pattern))))]
+        pattern = _pick((p for ps in PATTERNS.values() for p in ps), rng)
+        pointer, target = _pick(pairs(pattern), rng)
         spec = InstanceSpec(-1, "chain", len(objects), pattern, pointer, target, prefix="ex")
         return {"pattern": pattern, "pointer": pointer, "target": target,
                 **construct(spec, objects, rng, ctx.vocab, ctx.options.precision)}
